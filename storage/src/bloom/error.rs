@@ -1,0 +1,23 @@
+//! Errors from reading a serialized bloom filter.
+//!
+//! Building a filter cannot fail; only [`BloomFilter::from_bytes`](super::BloomFilter::from_bytes)
+//! returns a [`BloomError`], when the bytes are too short or the header makes no sense. The
+//! crate's error folds it in with `From`, naming the segment and offset the bytes came from.
+
+/// Why a byte slice is not a serialized bloom filter.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum BloomError {
+    /// The slice ends before the header, or before the blocks the header announces.
+    #[error("bloom filter truncated: needs {needed} bytes, {available} available")]
+    Truncated {
+        /// Bytes the filter needs: the header, plus the blocks once the header is read.
+        needed: usize,
+        /// Bytes the slice holds.
+        available: usize,
+    },
+    /// The header holds a value no writer produces: zero blocks, a probe count outside
+    /// `1..=MAX_PROBES`, or non-zero reserved bytes.
+    #[error("invalid bloom filter header: {0}")]
+    InvalidHeader(String),
+}

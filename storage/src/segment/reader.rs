@@ -1,0 +1,416 @@
+//! [`SegmentReader`]: a segment file, memory-mapped, its footer parsed and checked.
+//!
+//! Opening verifies the trailer (magic, version), the footer CRC and the bloom area CRC; reading a
+//! block verifies that block's CRC before decompressing it. Nothing is decoded until asked for, so
+//! a scan that reads two columns touches two columns' bytes.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use memmap2::Mmap;
+
+use super::SegmentId;
+use super::footer::{BlockMeta, Footer};
+use super::format::{
+    BLOCK_CRC_LEN, BLOCK_HEADER_LEN, HEADER_LEN, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
+};
+use crate::batch::StringColumn;
+use crate::bloom::BloomFilter;
+use crate::codec::compress::{BlockDecompressor, Compression};
+use crate::codec::{CodecError, bools, codes, ints, strings};
+use crate::error::{Error, IoContext, Result};
+use crate::partition::PartitionKey;
+use crate::schema::{ColumnId, ColumnKind, EventType};
+
+/// The decoded values of one column over one block (or one memtable chunk).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    /// Plain strings.
+    Strings(StringColumn),
+    /// Dictionary codes and their (sorted) dictionary.
+    Dict {
+        /// Sorted distinct values; `codes` index into it.
+        dictionary: Arc<StringColumn>,
+        /// One code per row.
+        codes: Vec<u32>,
+    },
+    /// Integers.
+    I64(Vec<i64>),
+    /// Event types.
+    EventType(Vec<EventType>),
+    /// Booleans.
+    Bool(Vec<bool>),
+}
+
+impl ColumnData {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            ColumnData::Strings(s) => s.len(),
+            ColumnData::Dict { codes, .. } => codes.len(),
+            ColumnData::I64(v) => v.len(),
+            ColumnData::EventType(v) => v.len(),
+            ColumnData::Bool(v) => v.len(),
+        }
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The string at `row`, for string columns.
+    pub fn str_at(&self, row: usize) -> Option<&str> {
+        match self {
+            ColumnData::Strings(s) => Some(s.get(row)),
+            ColumnData::Dict { dictionary, codes } => Some(dictionary.get(codes[row] as usize)),
+            _ => None,
+        }
+    }
+}
+
+/// Per-thread scratch state for reading blocks: a reused zstd context and buffers.
+#[derive(Debug)]
+pub struct ReadContext {
+    decompressor: BlockDecompressor,
+    raw: Vec<u8>,
+}
+
+impl ReadContext {
+    /// A new context.
+    pub fn new() -> Result<ReadContext> {
+        let decompressor = BlockDecompressor::new().map_err(|e| Error::Codec {
+            path: PathBuf::new(),
+            what: "zstd context".into(),
+            source: e,
+        })?;
+        Ok(ReadContext { decompressor, raw: Vec::new() })
+    }
+}
+
+/// An open segment.
+#[derive(Debug)]
+pub struct SegmentReader {
+    id: SegmentId,
+    path: PathBuf,
+    mmap: Mmap,
+    footer: Footer,
+    dictionaries: Vec<OnceLock<Arc<StringColumn>>>,
+}
+
+impl SegmentReader {
+    /// Maps and checks the segment at `path`.
+    pub fn open(path: &Path, id: SegmentId) -> Result<SegmentReader> {
+        let file = File::open(path).io("open", path)?;
+        // SAFETY: segment files are immutable once written: the writer fsyncs a segment before any
+        // manifest lists it and never opens it for writing again; removal (compaction, retention)
+        // unlinks the file, which leaves existing mappings valid. Nothing truncates a live segment,
+        // so the mapped bytes cannot change or vanish under us.
+        let mmap = unsafe { Mmap::map(&file) }.io("mmap", path)?;
+        let corrupt = |offset: Option<u64>, reason: String| Error::Corrupt { path: path.to_path_buf(), offset, reason };
+        let len = mmap.len();
+        if len < HEADER_LEN + TRAILER_LEN {
+            return Err(corrupt(None, format!("{len} bytes is too short for a segment")));
+        }
+        if mmap[..4] != SEGMENT_MAGIC || mmap[len - 4..] != SEGMENT_MAGIC {
+            return Err(corrupt(Some(0), "not an adstore segment (bad magic)".into()));
+        }
+        let trailer = &mmap[len - TRAILER_LEN..];
+        let version = u16::from_le_bytes([trailer[8], trailer[9]]);
+        let head_version = u16::from_le_bytes([mmap[4], mmap[5]]);
+        if version != SEGMENT_FORMAT_VERSION || head_version != SEGMENT_FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                path: path.to_path_buf(),
+                what: "segment",
+                version: if version == SEGMENT_FORMAT_VERSION { head_version } else { version },
+                supported: SEGMENT_FORMAT_VERSION.to_string(),
+            });
+        }
+        let schema = u16::from_le_bytes([mmap[6], mmap[7]]);
+        if schema != crate::schema::SCHEMA_VERSION {
+            return Err(Error::UnsupportedVersion {
+                path: path.to_path_buf(),
+                what: "event schema (segment)",
+                version: schema,
+                supported: crate::schema::SCHEMA_VERSION.to_string(),
+            });
+        }
+        let footer_len = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]) as usize;
+        let footer_crc = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
+        let footer_end = len - TRAILER_LEN;
+        if footer_len > footer_end - HEADER_LEN {
+            return Err(corrupt(Some(footer_end as u64), format!("footer length {footer_len} exceeds the file")));
+        }
+        let footer_start = footer_end - footer_len;
+        let footer_bytes = &mmap[footer_start..footer_end];
+        let got = crc32fast::hash(footer_bytes);
+        if got != footer_crc {
+            return Err(Error::ChecksumMismatch {
+                path: path.to_path_buf(),
+                offset: footer_start as u64,
+                what: "segment footer".into(),
+                expected: footer_crc,
+                got,
+            });
+        }
+        let footer = Footer::decode(footer_bytes, footer_start as u64)
+            .map_err(|reason| corrupt(Some(footer_start as u64), format!("footer: {reason}")))?;
+        let bloom = &mmap[footer.bloom_offset as usize..(footer.bloom_offset + footer.bloom_len) as usize];
+        let got = crc32fast::hash(bloom);
+        if got != footer.bloom_crc {
+            return Err(Error::ChecksumMismatch {
+                path: path.to_path_buf(),
+                offset: footer.bloom_offset,
+                what: "bloom filters".into(),
+                expected: footer.bloom_crc,
+                got,
+            });
+        }
+        let dictionaries = (0..footer.columns.len()).map(|_| OnceLock::new()).collect();
+        Ok(SegmentReader { id, path: path.to_path_buf(), mmap, footer, dictionaries })
+    }
+
+    /// The segment's id.
+    pub fn id(&self) -> SegmentId {
+        self.id
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The parsed footer.
+    pub fn footer(&self) -> &Footer {
+        &self.footer
+    }
+
+    /// The partition.
+    pub fn partition(&self) -> PartitionKey {
+        self.footer.partition
+    }
+
+    /// Rows in the segment.
+    pub fn rows(&self) -> u64 {
+        self.footer.rows
+    }
+
+    /// Number of row blocks.
+    pub fn block_count(&self) -> u32 {
+        self.footer.block_count
+    }
+
+    /// File size.
+    pub fn file_len(&self) -> u64 {
+        self.mmap.len() as u64
+    }
+
+    /// Block `b`'s metadata for `col`.
+    pub fn block_meta(&self, col: ColumnId, b: u32) -> &BlockMeta {
+        &self.footer.columns[col.index()].blocks[b as usize]
+    }
+
+    /// The sorted dictionary of a dictionary column (decoded once, then shared).
+    pub fn dictionary(&self, col: ColumnId, ctx: &mut ReadContext) -> Result<Arc<StringColumn>> {
+        let cell = &self.dictionaries[col.index()];
+        if let Some(d) = cell.get() {
+            return Ok(Arc::clone(d));
+        }
+        let meta = &self.footer.columns[col.index()];
+        if col.kind() != ColumnKind::DictString {
+            return Err(Error::InvalidArgument(format!("{col} has no dictionary")));
+        }
+        let what = format!("{col} dictionary");
+        let raw = self.block_bytes(meta.dict_block.0, meta.dict_block.1, &what, ctx)?;
+        let mut dict = StringColumn::default();
+        strings::decode_strings(raw, meta.dict_len as usize, &mut dict).map_err(|e| self.codec(&what, e))?;
+        if dict.iter().zip(dict.iter().skip(1)).any(|(a, b)| a >= b) {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                offset: Some(meta.dict_block.0),
+                reason: format!("{what} is not sorted and distinct"),
+            });
+        }
+        let dict = Arc::new(dict);
+        let _ = cell.set(Arc::clone(&dict));
+        Ok(dict)
+    }
+
+    /// Decodes column `col` of block `b`.
+    pub fn read_block(&self, col: ColumnId, b: u32, ctx: &mut ReadContext) -> Result<ColumnData> {
+        let rows = self.footer.rows_in_block(b);
+        let meta = *self.block_meta(col, b);
+        let dictionary = match col.kind() {
+            ColumnKind::DictString => Some(self.dictionary(col, ctx)?),
+            _ => None,
+        };
+        let what = format!("{col} block {b}");
+        let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
+        let decoded = match col.kind() {
+            ColumnKind::PlainString => {
+                let mut s = StringColumn::with_capacity(rows, raw.len());
+                strings::decode_strings(raw, rows, &mut s).map(|_| ColumnData::Strings(s))
+            }
+            ColumnKind::DictString => {
+                let dictionary = dictionary.unwrap_or_default();
+                let mut c = Vec::with_capacity(rows);
+                codes::decode_codes(raw, rows, dictionary.len(), &mut c)
+                    .map(|_| ColumnData::Dict { dictionary, codes: c })
+            }
+            ColumnKind::I64 => {
+                let mut v = Vec::with_capacity(rows);
+                ints::decode_i64(raw, rows, &mut v).map(|_| ColumnData::I64(v))
+            }
+            ColumnKind::EventType => {
+                let mut c = Vec::with_capacity(rows);
+                codes::decode_codes(raw, rows, EventType::ALL.len(), &mut c).map(|_| {
+                    ColumnData::EventType(
+                        c.into_iter()
+                            .map(|c| EventType::from_code(u8::try_from(c).unwrap_or(0)).unwrap_or(EventType::Impression))
+                            .collect(),
+                    )
+                })
+            }
+            ColumnKind::Bool => {
+                let mut v = Vec::with_capacity(rows);
+                bools::decode_bools(raw, rows, &mut v).map(|_| ColumnData::Bool(v))
+            }
+        };
+        decoded.map_err(|e| self.codec(&what, e))
+    }
+
+    /// Whether block `b` may hold a row whose `col` (a bloom column) hashes to `hash`. `true` for
+    /// columns without blooms.
+    pub fn bloom_may_contain(&self, col: ColumnId, b: u32, hash: u64) -> Result<bool> {
+        let Some((_, blocks)) = self.footer.blooms.iter().find(|(c, _)| *c == col) else {
+            return Ok(true);
+        };
+        let (rel, len) = blocks[b as usize];
+        let start = (self.footer.bloom_offset + u64::from(rel)) as usize;
+        let bytes = &self.mmap[start..start + len as usize];
+        let filter = BloomFilter::from_bytes(bytes).map_err(|e| Error::Corrupt {
+            path: self.path.clone(),
+            offset: Some(start as u64),
+            reason: format!("{col} bloom of block {b}: {e}"),
+        })?;
+        Ok(filter.may_contain_hash(hash))
+    }
+
+    /// Whether the segment holds `event_id`: exact. Blooms answer most "no"s without decoding
+    /// anything; a "maybe" is settled by binary search in the sorted key blocks.
+    pub fn contains_event_id(&self, event_id: &str, hash: u64, ctx: &mut ReadContext) -> Result<bool> {
+        let mut maybe = false;
+        for b in 0..self.footer.block_count {
+            if self.bloom_may_contain(ColumnId::EventId, b, hash)? {
+                maybe = true;
+                break;
+            }
+        }
+        if !maybe {
+            return Ok(false);
+        }
+        let blocks = &self.footer.key_blocks;
+        let idx = blocks.partition_point(|k| k.first_key.as_str() <= event_id);
+        if idx == 0 {
+            return Ok(false);
+        }
+        let kb = &blocks[idx - 1];
+        let what = format!("event-id key block {}", idx - 1);
+        let raw = self.block_bytes(kb.offset, kb.len, &what, ctx)?;
+        let mut keys = StringColumn::with_capacity(kb.keys as usize, raw.len());
+        strings::decode_strings(raw, kb.keys as usize, &mut keys).map_err(|e| self.codec(&what, e))?;
+        let (mut lo, mut hi) = (0usize, keys.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match keys.get(mid).cmp(event_id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(true),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Every sorted event id (for rebuilding the dedup index on open).
+    pub fn for_each_event_id(&self, ctx: &mut ReadContext, mut f: impl FnMut(&str)) -> Result<()> {
+        for (i, kb) in self.footer.key_blocks.iter().enumerate() {
+            let what = format!("event-id key block {i}");
+            let raw = self.block_bytes(kb.offset, kb.len, &what, ctx)?;
+            let mut keys = StringColumn::with_capacity(kb.keys as usize, raw.len());
+            strings::decode_strings(raw, kb.keys as usize, &mut keys).map_err(|e| self.codec(&what, e))?;
+            keys.iter().for_each(&mut f);
+        }
+        Ok(())
+    }
+
+    /// Checks the CRC of every block, dictionary and key block, and decodes each once: what
+    /// `adstore inspect` runs. Returns (stored bytes, raw bytes) per column.
+    pub fn verify(&self, ctx: &mut ReadContext) -> Result<Vec<(ColumnId, u64, u64)>> {
+        let mut sizes = Vec::new();
+        for col in ColumnId::ALL {
+            let (mut stored, mut raw) = (0u64, 0u64);
+            for b in 0..self.footer.block_count {
+                let meta = self.block_meta(col, b);
+                stored += u64::from(meta.len);
+                raw += self.block_bytes(meta.offset, meta.len, &format!("{col} block {b}"), ctx)?.len() as u64;
+                self.read_block(col, b, ctx)?;
+            }
+            sizes.push((col, stored, raw));
+        }
+        for kb in &self.footer.key_blocks {
+            self.block_bytes(kb.offset, kb.len, "event-id key block", ctx)?;
+        }
+        let mut count = 0u64;
+        self.for_each_event_id(ctx, |_| count += 1)?;
+        if count != self.footer.rows {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                offset: None,
+                reason: format!("{count} sorted event ids for {} rows", self.footer.rows),
+            });
+        }
+        Ok(sizes)
+    }
+
+    /// The checked, decompressed payload of the framed block at `offset`.
+    fn block_bytes<'c>(&self, offset: u64, len: u32, what: &str, ctx: &'c mut ReadContext) -> Result<&'c [u8]>
+    where
+        Self: 'c,
+    {
+        let corrupt = |reason: String| Error::Corrupt { path: self.path.clone(), offset: Some(offset), reason };
+        let start = offset as usize;
+        let end = start + len as usize;
+        if (len as usize) < BLOCK_HEADER_LEN + BLOCK_CRC_LEN || end > self.mmap.len() {
+            return Err(corrupt(format!("{what}: framed length {len} out of range")));
+        }
+        let framed = &self.mmap[start..end];
+        let body = &framed[..framed.len() - BLOCK_CRC_LEN];
+        let stored_crc = u32::from_le_bytes([framed[body.len()], framed[body.len() + 1], framed[body.len() + 2], framed[body.len() + 3]]);
+        let got = crc32fast::hash(body);
+        if got != stored_crc {
+            return Err(Error::ChecksumMismatch {
+                path: self.path.clone(),
+                offset,
+                what: what.to_owned(),
+                expected: stored_crc,
+                got,
+            });
+        }
+        let compression = Compression::from_u8(body[0]).map_err(|_| corrupt(format!("{what}: compression {}", body[0])))?;
+        let raw_len = u32::from_le_bytes([body[4], body[5], body[6], body[7]]) as usize;
+        let stored_len = u32::from_le_bytes([body[8], body[9], body[10], body[11]]) as usize;
+        let payload = &body[BLOCK_HEADER_LEN..];
+        if payload.len() != stored_len {
+            return Err(corrupt(format!("{what}: payload is {} bytes, header says {stored_len}", payload.len())));
+        }
+        ctx.decompressor
+            .decompress(compression, payload, raw_len, &mut ctx.raw)
+            .map_err(|e| self.codec(what, e))?;
+        Ok(&ctx.raw)
+    }
+
+    fn codec(&self, what: &str, source: CodecError) -> Error {
+        Error::Codec { path: self.path.clone(), what: what.to_owned(), source }
+    }
+}

@@ -1,0 +1,260 @@
+//! [`write_segment`]: sorts a partition's rows and writes them as one immutable, durable file.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use super::footer::{BlockMeta, ColumnMeta, Footer, KeyBlockMeta};
+use super::format::{
+    DEFAULT_BLOCK_ROWS, DEFAULT_BLOOM_BITS_PER_KEY, KEYS_PER_KEY_BLOCK, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC,
+    file_header, frame_block,
+};
+use crate::batch::{EventBatch, StringColumn};
+use crate::bloom::BloomBuilder;
+use crate::codec::compress::BlockCompressor;
+use crate::codec::{bools, codes, ints, strings};
+use crate::error::{Error, IoContext, Result};
+use crate::hooks::{CrashHook, CrashPoint, crash_point};
+use crate::partition::PartitionKey;
+use crate::schema::{ColumnId, ColumnKind};
+
+/// How segments are written.
+#[derive(Debug, Clone)]
+pub struct SegmentOptions {
+    /// Rows per block.
+    pub block_rows: u32,
+    /// Bloom filter bits per key (event_id and user_id, per block).
+    pub bloom_bits_per_key: f64,
+    /// zstd level for blocks.
+    pub zstd_level: i32,
+}
+
+impl Default for SegmentOptions {
+    fn default() -> Self {
+        SegmentOptions {
+            block_rows: DEFAULT_BLOCK_ROWS,
+            bloom_bits_per_key: DEFAULT_BLOOM_BITS_PER_KEY,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenSegment {
+    /// Rows in the file.
+    pub rows: u64,
+    /// File size.
+    pub bytes: u64,
+    /// Smallest event time.
+    pub min_ts: i64,
+    /// Largest event time.
+    pub max_ts: i64,
+}
+
+/// Writes `batch` (any order; it is sorted here) as a segment at `path` and fsyncs it. The file is
+/// not live until a manifest lists it: a crash before that leaves an orphan that the next writer
+/// open deletes, while the rows are still in the WAL.
+pub fn write_segment(
+    path: &Path,
+    partition: PartitionKey,
+    batch: &EventBatch,
+    options: &SegmentOptions,
+    hook: Option<&CrashHook>,
+) -> Result<WrittenSegment> {
+    if batch.is_empty() {
+        return Err(Error::InvalidArgument("a segment needs at least one row".into()));
+    }
+    let bytes = encode_segment(partition, batch, options).map_err(|e| Error::Codec {
+        path: path.to_path_buf(),
+        what: "encoding".into(),
+        source: e,
+    })?;
+    let mut file = File::create(path).io("create", path)?;
+    let half = bytes.len() / 2;
+    file.write_all(&bytes[..half]).io("write", path)?;
+    crash_point(hook, CrashPoint::SegmentMidWrite);
+    file.write_all(&bytes[half..]).io("write", path)?;
+    file.sync_all().io("fsync", path)?;
+    let min_ts = batch.ts.iter().copied().min().unwrap_or(0);
+    let max_ts = batch.ts.iter().copied().max().unwrap_or(0);
+    Ok(WrittenSegment { rows: batch.len() as u64, bytes: bytes.len() as u64, min_ts, max_ts })
+}
+
+/// Encodes a whole segment in memory (pure: no I/O).
+pub fn encode_segment(
+    partition: PartitionKey,
+    batch: &EventBatch,
+    options: &SegmentOptions,
+) -> Result<Vec<u8>, crate::codec::CodecError> {
+    let perm = batch.sort_permutation();
+    let mut sorted = EventBatch::with_capacity(batch.len());
+    sorted.extend_from_rows(batch, &perm);
+    let rows = sorted.len();
+    let block_rows = options.block_rows.max(1) as usize;
+    let block_count = rows.div_ceil(block_rows);
+
+    let mut out = Vec::with_capacity(batch.heap_bytes() / 3 + 4096);
+    out.extend_from_slice(&file_header());
+    let mut compressor = BlockCompressor::new(options.zstd_level)?;
+    let mut raw = Vec::new();
+    let mut stored = Vec::new();
+    let mut put_block = |out: &mut Vec<u8>, raw: &[u8]| -> Result<(u64, u32), crate::codec::CodecError> {
+        stored.clear();
+        let compression = compressor.compress(raw, &mut stored)?;
+        let offset = out.len() as u64;
+        frame_block(compression.tag(), u32::try_from(raw.len()).unwrap_or(u32::MAX), &stored, out);
+        Ok((offset, u32::try_from(out.len() as u64 - offset).unwrap_or(u32::MAX)))
+    };
+
+    // Dictionaries: sorted distinct values, so code order is string order and min/max of codes
+    // prune `<`/`>` predicates on strings too.
+    let mut dictionaries: HashMap<ColumnId, (StringColumn, Vec<u32>)> = HashMap::new();
+    for col in ColumnId::ALL.into_iter().filter(|c| c.kind() == ColumnKind::DictString) {
+        if let Some(values) = sorted.string_column(col) {
+            dictionaries.insert(col, build_dictionary(values));
+        }
+    }
+
+    let mut columns: Vec<ColumnMeta> = ColumnId::ALL
+        .iter()
+        .map(|&id| ColumnMeta { id, dict_len: 0, dict_block: (0, 0), blocks: Vec::with_capacity(block_count) })
+        .collect();
+    let event_types: Vec<u32> = sorted.event_type.iter().map(|t| u32::from(t.code())).collect();
+    for b in 0..block_count {
+        let range = b * block_rows..((b + 1) * block_rows).min(rows);
+        for col in ColumnId::ALL {
+            raw.clear();
+            let (min, max) = match col.kind() {
+                ColumnKind::PlainString => {
+                    let values = sorted.string_column(col).map(|c| range.clone().map(|r| c.get(r)));
+                    if let Some(v) = values {
+                        strings::encode_strings(v, &mut raw);
+                    }
+                    (0, 0)
+                }
+                ColumnKind::DictString => {
+                    let (dict, all_codes) = &dictionaries[&col];
+                    let block_codes = &all_codes[range.clone()];
+                    codes::encode_codes(block_codes, dict.len(), &mut raw);
+                    min_max(block_codes.iter().map(|&c| i64::from(c)))
+                }
+                ColumnKind::I64 => {
+                    let values = &sorted.i64_column(col).unwrap_or(&[])[range.clone()];
+                    ints::encode_i64(values, &mut raw);
+                    min_max(values.iter().copied())
+                }
+                ColumnKind::EventType => {
+                    let block_codes = &event_types[range.clone()];
+                    codes::encode_codes(block_codes, crate::schema::EventType::ALL.len(), &mut raw);
+                    min_max(block_codes.iter().map(|&c| i64::from(c)))
+                }
+                ColumnKind::Bool => {
+                    let values = &sorted.won[range.clone()];
+                    bools::encode_bools(values, &mut raw);
+                    min_max(values.iter().map(|&w| i64::from(w)))
+                }
+            };
+            let (offset, len) = put_block(&mut out, &raw)?;
+            columns[col.index()].blocks.push(BlockMeta { offset, len, min, max });
+        }
+    }
+    for (col, (dict, _)) in &dictionaries {
+        raw.clear();
+        strings::encode_strings(dict.iter(), &mut raw);
+        let block = put_block(&mut out, &raw)?;
+        let meta = &mut columns[col.index()];
+        meta.dict_len = u32::try_from(dict.len()).unwrap_or(u32::MAX);
+        meta.dict_block = block;
+    }
+
+    // Sorted event ids, for exact dedup confirmation and event_id point look-ups.
+    let mut keys: Vec<&str> = sorted.event_id.iter().collect();
+    keys.sort_unstable();
+    let mut key_blocks = Vec::new();
+    for chunk in keys.chunks(KEYS_PER_KEY_BLOCK) {
+        raw.clear();
+        strings::encode_strings(chunk.iter().copied(), &mut raw);
+        let (offset, len) = put_block(&mut out, &raw)?;
+        key_blocks.push(KeyBlockMeta {
+            offset,
+            len,
+            keys: u32::try_from(chunk.len()).unwrap_or(u32::MAX),
+            first_key: chunk.first().map(|k| (*k).to_owned()).unwrap_or_default(),
+        });
+    }
+
+    // Bloom filters, one per block and bloom column, raw (read in place from the mmap).
+    let bloom_offset = out.len() as u64;
+    let mut blooms = Vec::new();
+    for col in ColumnId::ALL.into_iter().filter(|c| c.has_bloom()) {
+        let Some(values) = sorted.string_column(col) else { continue };
+        let mut per_block = Vec::with_capacity(block_count);
+        for b in 0..block_count {
+            let range = b * block_rows..((b + 1) * block_rows).min(rows);
+            let mut builder = BloomBuilder::new(range.len(), options.bloom_bits_per_key);
+            for r in range {
+                builder.insert(values.get(r).as_bytes());
+            }
+            let start = out.len();
+            builder.finish(&mut out);
+            let rel = u32::try_from(start as u64 - bloom_offset).unwrap_or(u32::MAX);
+            per_block.push((rel, u32::try_from(out.len() - start).unwrap_or(u32::MAX)));
+        }
+        blooms.push((col, per_block));
+    }
+    let bloom_len = out.len() as u64 - bloom_offset;
+    let bloom_crc = crc32fast::hash(&out[bloom_offset as usize..]);
+
+    let footer = Footer {
+        rows: rows as u64,
+        block_rows: u32::try_from(block_rows).unwrap_or(u32::MAX),
+        block_count: u32::try_from(block_count).unwrap_or(u32::MAX),
+        partition,
+        min_ts: sorted.ts.iter().copied().min().unwrap_or(0),
+        max_ts: sorted.ts.iter().copied().max().unwrap_or(0),
+        columns,
+        bloom_offset,
+        bloom_len,
+        bloom_crc,
+        blooms,
+        key_blocks,
+    };
+    let footer_start = out.len();
+    footer.encode(&mut out);
+    let footer_len = u32::try_from(out.len() - footer_start).unwrap_or(u32::MAX);
+    let footer_crc = crc32fast::hash(&out[footer_start..]);
+    out.extend_from_slice(&footer_len.to_le_bytes());
+    out.extend_from_slice(&footer_crc.to_le_bytes());
+    out.extend_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&SEGMENT_MAGIC);
+    Ok(out)
+}
+
+/// Sorted distinct values and each row's code.
+fn build_dictionary(values: &StringColumn) -> (StringColumn, Vec<u32>) {
+    let mut distinct: Vec<&str> = Vec::new();
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    for v in values.iter() {
+        if !seen.contains_key(v) {
+            seen.insert(v, 0);
+            distinct.push(v);
+        }
+    }
+    distinct.sort_unstable();
+    let mut dict = StringColumn::with_capacity(distinct.len(), distinct.iter().map(|s| s.len()).sum());
+    for (code, v) in distinct.iter().enumerate() {
+        dict.push(v);
+        if let Some(slot) = seen.get_mut(v) {
+            *slot = u32::try_from(code).unwrap_or(u32::MAX);
+        }
+    }
+    let codes = values.iter().map(|v| seen.get(v).copied().unwrap_or(0)).collect();
+    (dict, codes)
+}
+
+fn min_max(values: impl Iterator<Item = i64>) -> (i64, i64) {
+    values.fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
+}

@@ -1,0 +1,267 @@
+//! The scan API: a consistent [`Snapshot`] of the store, pruned into [`ScanUnit`]s.
+//!
+//! A snapshot is a list of `Arc`s (segments, memtable chunks): taking one copies no row, and a
+//! flush or compaction running meanwhile does not change what it sees. [`Snapshot::plan`] prunes
+//! by partition (day from the time range, campaign bucket from a campaign filter), by segment
+//! time range, by block min/max (integers, and dictionary codes, which are ordered like the
+//! strings), by dictionary membership and by per-block bloom filters for `=`/`IN` on event_id and
+//! user_id. Pruning is conservative: it may keep a block with no matching row, never skip one
+//! with a matching row. Filters are applied to rows by the query engine, not here.
+
+use std::sync::Arc;
+
+use crate::batch::EventBatch;
+use crate::error::Result;
+use crate::memtable::event_id_hash;
+use crate::partition::{PartitionKey, campaign_bucket};
+use crate::schema::{ColumnId, ColumnKind, day_of};
+use crate::segment::{ColumnData, ReadContext, SegmentReader};
+
+/// Conservative pruning hints, conjunctive: a row can match only if it satisfies all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanFilter {
+    /// `lo <= value <= hi` on an integer column (event_type and won by their codes 0..=3, 0..=1).
+    pub int_ranges: Vec<(ColumnId, i64, i64)>,
+    /// `value IN (...)` on a string column.
+    pub string_in: Vec<(ColumnId, Vec<String>)>,
+}
+
+impl ScanFilter {
+    /// No pruning.
+    pub fn all() -> ScanFilter {
+        ScanFilter::default()
+    }
+
+    /// Restricts to `lo <= ts <= hi`.
+    pub fn ts_between(mut self, lo: i64, hi: i64) -> ScanFilter {
+        self.int_ranges.push((ColumnId::Ts, lo, hi));
+        self
+    }
+
+    /// Restricts `col` to one of `values`.
+    pub fn string_in(mut self, col: ColumnId, values: impl IntoIterator<Item = impl Into<String>>) -> ScanFilter {
+        self.string_in.push((col, values.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Restricts an integer column.
+    pub fn int_between(mut self, col: ColumnId, lo: i64, hi: i64) -> ScanFilter {
+        self.int_ranges.push((col, lo, hi));
+        self
+    }
+
+    fn ts_bounds(&self) -> (i64, i64) {
+        self.int_ranges
+            .iter()
+            .filter(|(c, _, _)| *c == ColumnId::Ts)
+            .fold((i64::MIN, i64::MAX), |(lo, hi), &(_, l, h)| (lo.max(l), hi.min(h)))
+    }
+
+    fn partition_may_match(&self, key: PartitionKey, bucket_count: u16) -> bool {
+        let (lo, hi) = self.ts_bounds();
+        if lo > hi || key.day < day_of(lo) || key.day > day_of(hi) {
+            return false;
+        }
+        self.string_in
+            .iter()
+            .filter(|(c, _)| *c == ColumnId::CampaignId)
+            .all(|(_, values)| values.iter().any(|v| campaign_bucket(v, bucket_count) == key.bucket))
+    }
+}
+
+/// A unit of scan work: one block of one segment, or one memtable chunk.
+#[derive(Debug, Clone)]
+pub enum ScanUnit {
+    /// Block `block` of `segment`.
+    Block {
+        /// The segment.
+        segment: Arc<SegmentReader>,
+        /// The block index.
+        block: u32,
+    },
+    /// Acknowledged rows not yet in a segment.
+    Memtable {
+        /// Their partition.
+        partition: PartitionKey,
+        /// The rows.
+        batch: Arc<EventBatch>,
+    },
+}
+
+impl ScanUnit {
+    /// Rows in the unit.
+    pub fn rows(&self) -> usize {
+        match self {
+            ScanUnit::Block { segment, block } => segment.footer().rows_in_block(*block),
+            ScanUnit::Memtable { batch, .. } => batch.len(),
+        }
+    }
+
+    /// Decodes the given columns only, in the order asked.
+    pub fn read(&self, columns: &[ColumnId], ctx: &mut ReadContext) -> Result<Vec<ColumnData>> {
+        match self {
+            ScanUnit::Block { segment, block } => {
+                columns.iter().map(|&c| segment.read_block(c, *block, ctx)).collect()
+            }
+            ScanUnit::Memtable { batch, .. } => Ok(columns.iter().map(|&c| memtable_column(batch, c)).collect()),
+        }
+    }
+}
+
+fn memtable_column(batch: &EventBatch, col: ColumnId) -> ColumnData {
+    match col.kind() {
+        ColumnKind::PlainString | ColumnKind::DictString => {
+            ColumnData::Strings(batch.string_column(col).cloned().unwrap_or_default())
+        }
+        ColumnKind::I64 => ColumnData::I64(batch.i64_column(col).map(<[i64]>::to_vec).unwrap_or_default()),
+        ColumnKind::EventType => ColumnData::EventType(batch.event_type.clone()),
+        ColumnKind::Bool => ColumnData::Bool(batch.won.clone()),
+    }
+}
+
+/// A consistent view of the store.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    segments: Vec<Arc<SegmentReader>>,
+    chunks: Vec<(PartitionKey, Arc<EventBatch>)>,
+    bucket_count: u16,
+}
+
+impl Snapshot {
+    pub(crate) fn new(
+        segments: Vec<Arc<SegmentReader>>,
+        chunks: Vec<(PartitionKey, Arc<EventBatch>)>,
+        bucket_count: u16,
+    ) -> Snapshot {
+        Snapshot { segments, chunks, bucket_count }
+    }
+
+    /// The segments in the snapshot.
+    pub fn segments(&self) -> &[Arc<SegmentReader>] {
+        &self.segments
+    }
+
+    /// The memtable chunks in the snapshot.
+    pub fn memtable_chunks(&self) -> &[(PartitionKey, Arc<EventBatch>)] {
+        &self.chunks
+    }
+
+    /// Rows in the snapshot.
+    pub fn rows(&self) -> u64 {
+        self.segments.iter().map(|s| s.rows()).sum::<u64>() + self.chunks.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
+    }
+
+    /// Every unit that may hold a row matching `filter`.
+    pub fn plan(&self, filter: &ScanFilter, ctx: &mut ReadContext) -> Result<Vec<ScanUnit>> {
+        let mut units = Vec::new();
+        for (partition, batch) in &self.chunks {
+            if filter.partition_may_match(*partition, self.bucket_count) {
+                units.push(ScanUnit::Memtable { partition: *partition, batch: Arc::clone(batch) });
+            }
+        }
+        let (ts_lo, ts_hi) = filter.ts_bounds();
+        for segment in &self.segments {
+            let footer = segment.footer();
+            if !filter.partition_may_match(footer.partition, self.bucket_count)
+                || footer.max_ts < ts_lo
+                || footer.min_ts > ts_hi
+            {
+                continue;
+            }
+            let Some(block_checks) = segment_checks(segment, filter, ctx)? else {
+                continue;
+            };
+            for b in 0..segment.block_count() {
+                if block_may_match(segment, b, &block_checks)? {
+                    units.push(ScanUnit::Block { segment: Arc::clone(segment), block: b });
+                }
+            }
+        }
+        Ok(units)
+    }
+}
+
+/// A per-block test derived from the filter for one segment.
+enum BlockCheck {
+    /// min/max of `col` must overlap `[lo, hi]`.
+    Range(ColumnId, i64, i64),
+    /// Some code of `codes` (sorted) must lie within the block's [min, max].
+    Codes(ColumnId, Vec<i64>),
+    /// The block's bloom on `col` must admit one of these hashes.
+    Bloom(ColumnId, Vec<u64>),
+}
+
+/// The block checks for a segment, or `None` when the segment cannot match at all.
+fn segment_checks(segment: &SegmentReader, filter: &ScanFilter, ctx: &mut ReadContext) -> Result<Option<Vec<BlockCheck>>> {
+    let mut checks = Vec::new();
+    for &(col, lo, hi) in &filter.int_ranges {
+        if matches!(col.kind(), ColumnKind::I64 | ColumnKind::EventType | ColumnKind::Bool) {
+            checks.push(BlockCheck::Range(col, lo, hi));
+        }
+    }
+    for (col, values) in &filter.string_in {
+        match col.kind() {
+            ColumnKind::DictString => {
+                let dict = segment.dictionary(*col, ctx)?;
+                let mut codes: Vec<i64> = values
+                    .iter()
+                    .filter_map(|v| binary_search(&dict, v).map(|c| i64::try_from(c).unwrap_or(i64::MAX)))
+                    .collect();
+                if codes.is_empty() {
+                    return Ok(None);
+                }
+                codes.sort_unstable();
+                checks.push(BlockCheck::Codes(*col, codes));
+            }
+            ColumnKind::PlainString if col.has_bloom() => {
+                checks.push(BlockCheck::Bloom(*col, values.iter().map(|v| event_id_hash(v)).collect()));
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(checks))
+}
+
+fn block_may_match(segment: &SegmentReader, b: u32, checks: &[BlockCheck]) -> Result<bool> {
+    for check in checks {
+        let ok = match check {
+            BlockCheck::Range(col, lo, hi) => {
+                let m = segment.block_meta(*col, b);
+                m.max >= *lo && m.min <= *hi
+            }
+            BlockCheck::Codes(col, codes) => {
+                let m = segment.block_meta(*col, b);
+                let i = codes.partition_point(|&c| c < m.min);
+                i < codes.len() && codes[i] <= m.max
+            }
+            BlockCheck::Bloom(col, hashes) => {
+                let mut any = false;
+                for &h in hashes {
+                    if segment.bloom_may_contain(*col, b, h)? {
+                        any = true;
+                        break;
+                    }
+                }
+                any
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The code of `value` in a sorted dictionary.
+pub fn binary_search(dict: &crate::batch::StringColumn, value: &str) -> Option<usize> {
+    let (mut lo, mut hi) = (0usize, dict.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match dict.get(mid).cmp(value) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(mid),
+        }
+    }
+    None
+}

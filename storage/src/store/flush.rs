@@ -1,0 +1,144 @@
+//! Flush: memtable → segments → manifest → WAL clean-up.
+//!
+//! Crash windows, each safe:
+//! - during segment writes: the new files are not in any manifest; the next open deletes them as
+//!   orphans and replays the rows from the WAL;
+//! - after `MANIFEST.tmp` is written, before the rename: the old manifest is still current, same
+//!   as above; the temporary file is removed on open;
+//! - after the rename: the new manifest is current and says replay starts at the first record
+//!   written after the freeze, so rows now in segments are not replayed twice, even though the
+//!   old WAL files may still be there (they are deleted on open).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::{SEGMENTS_DIR, Shared, Version, WAL_DIR};
+use crate::error::{Error, Result};
+use crate::manifest::SegmentEntry;
+use crate::memtable::Memtable;
+use crate::segment::{SegmentId, SegmentReader, write_segment};
+
+/// Runs in the background thread: flushes when asked (size) or when the memtable gets old.
+pub(super) fn flusher_loop(shared: &Shared) {
+    loop {
+        {
+            let mut wanted = shared.flush_wanted.lock();
+            if !*wanted && !shared.stop.load(Ordering::SeqCst) {
+                shared.flush_cv.wait_for(&mut wanted, Duration::from_millis(500));
+            }
+            if shared.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let aged = {
+                let state = shared.state.lock();
+                !state.memtable.is_empty() && state.memtable.created().elapsed() >= shared.options.flush_age
+            };
+            if !*wanted && !aged {
+                continue;
+            }
+            *wanted = false;
+        }
+        match flush(shared) {
+            Ok(_) => *shared.last_flush_error.lock() = None,
+            Err(e) => {
+                tracing::error!(error = %e, "background flush failed; the rows stay in the WAL and memtable, retrying");
+                *shared.last_flush_error.lock() = Some(e.to_string());
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Flushes the memtable; returns the number of rows written to segments.
+pub(super) fn flush(shared: &Shared) -> Result<u64> {
+    let Some(wal) = &shared.wal else {
+        return Err(Error::ReadOnly("flush"));
+    };
+    let mut manifest = shared.manifest.lock();
+    let started = Instant::now();
+
+    // 1. Freeze: the memtable moves out whole and the WAL rotates, so every row of the frozen
+    //    memtable lies in records before `replay_from`, all of them fsynced by the rotation.
+    let (frozen, replay_from) = {
+        let mut state = shared.state.lock();
+        if state.memtable.is_empty() {
+            return Ok(0);
+        }
+        let replay_from = wal.rotate()?;
+        let frozen = Arc::new(std::mem::take(&mut state.memtable));
+        let mut version = shared.version.write();
+        let mut next = Version::clone(&version);
+        next.frozen.push(Arc::clone(&frozen));
+        *version = Arc::new(next);
+        shared.space_cv.notify_all();
+        (frozen, replay_from)
+    };
+
+    // 2. One segment per partition, written and fsynced outside every lock but the flush lock.
+    let segments_dir = shared.dir.join(SEGMENTS_DIR);
+    let mut next_manifest = manifest.clone();
+    let mut readers = Vec::new();
+    let mut partitions: Vec<_> = frozen.partitions().collect();
+    partitions.sort_by_key(|(k, _)| **k);
+    for (key, part) in partitions {
+        let id = SegmentId(next_manifest.next_segment_id);
+        next_manifest.next_segment_id += 1;
+        let path = segments_dir.join(id.file_name());
+        let batch = part.concat();
+        let written = write_segment(&path, *key, &batch, &shared.options.segment, shared.options.crash_hook.as_ref())?;
+        next_manifest.segments.push(SegmentEntry {
+            id,
+            partition: *key,
+            rows: written.rows,
+            min_ts: written.min_ts,
+            max_ts: written.max_ts,
+            bytes: written.bytes,
+        });
+        readers.push(Arc::new(SegmentReader::open(&path, id)?));
+    }
+    crate::fsutil::sync_dir(&segments_dir)?;
+
+    // 3. The commit point: the manifest that lists the segments and moves the replay point.
+    next_manifest.wal_replay_from = replay_from;
+    next_manifest.store(&shared.dir, shared.options.crash_hook.as_ref())?;
+    *manifest = next_manifest;
+
+    // 4. Queries and dedup now find the rows in segments instead of the frozen memtable.
+    {
+        let mut version = shared.version.write();
+        let mut next = Version::clone(&version);
+        for r in readers {
+            next.segments.entry(r.partition()).or_default().push(r);
+        }
+        next.frozen.retain(|m| !Arc::ptr_eq(m, &frozen));
+        *version = Arc::new(next);
+    }
+
+    // 5. WAL files wholly before the replay point are no longer needed.
+    delete_wal_before(shared, replay_from)?;
+    let rows = frozen_rows(&frozen);
+    shared.counters.flushes.fetch_add(1, Ordering::Relaxed);
+    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    shared.counters.flush_nanos.fetch_add(nanos, Ordering::Relaxed);
+    tracing::debug!(rows, ms = started.elapsed().as_millis() as u64, "flushed memtable");
+    Ok(rows)
+}
+
+fn frozen_rows(m: &Memtable) -> u64 {
+    m.rows() as u64
+}
+
+/// Deletes every WAL file whose records all precede `replay_from`: a file is wholly before it
+/// when the next file starts at or before it.
+pub(super) fn delete_wal_before(shared: &Shared, replay_from: u64) -> Result<()> {
+    let wal_dir = shared.dir.join(WAL_DIR);
+    let files = crate::wal::list_wal_files(&wal_dir)?;
+    for pair in files.windows(2) {
+        let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
+        if *next_first <= replay_from {
+            std::fs::remove_file(path).map_err(|e| Error::Io { op: "remove", path: path.clone(), source: e })?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! Byte layout of WAL files and records (`docs/FORMAT.md`, "WAL"). Integers are little-endian.
+//!
+//! ```text
+//! File:   | FileHeader (24 B) | Record | Record | ... |
+//! FileHeader: | Magic "ADWL" | FormatVersion(u16) | SchemaVersion(u16) | FirstLsn(u64) | Reserved(u32) | HeaderCrc(u32) |
+//! Record: | BodyLen(u32) | BodyCrc(u32) | HeaderCrc(u32) | Body (BodyLen bytes) |
+//! Body:   | Lsn(u64) | Kind(u8) | Codec(u8) | RawLen(u32) | Payload |
+//! ```
+
+/// Log sequence number: one per WAL record, consecutive, starting at 1.
+pub type Lsn = u64;
+
+/// Magic bytes opening every WAL file.
+pub const WAL_MAGIC: [u8; 4] = *b"ADWL";
+/// The WAL format version this build writes and reads.
+pub const WAL_FORMAT_VERSION: u16 = 1;
+
+/// Size of the file header.
+pub const FILE_HEADER_LEN: usize = 24;
+/// Offset of the format version in the file header.
+pub const FILE_VERSION_OFFSET: usize = WAL_MAGIC.len();
+/// Offset of the schema version in the file header.
+pub const FILE_SCHEMA_OFFSET: usize = FILE_VERSION_OFFSET + 2;
+/// Offset of the first LSN in the file header.
+pub const FILE_FIRST_LSN_OFFSET: usize = FILE_SCHEMA_OFFSET + 2;
+/// Offset of the header CRC (over the 20 bytes before it).
+pub const FILE_HEADER_CRC_OFFSET: usize = FILE_FIRST_LSN_OFFSET + 8 + 4;
+
+/// Size of a record's frame header (BodyLen, BodyCrc, HeaderCrc).
+pub const RECORD_HEADER_LEN: usize = 12;
+/// Size of the body's fixed prefix (Lsn, Kind, Codec, RawLen).
+pub const BODY_PREFIX_LEN: usize = 8 + 1 + 1 + 4;
+/// Largest body accepted (a batch is split long before this).
+pub const MAX_BODY_LEN: u32 = 1 << 30;
+
+/// What a record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RecordKind {
+    /// One event batch, as encoded by [`super::encode_batch`].
+    EventBatch = 1,
+}
+
+impl RecordKind {
+    /// The kind of a stored byte.
+    pub fn from_u8(b: u8) -> Option<RecordKind> {
+        match b {
+            1 => Some(RecordKind::EventBatch),
+            _ => None,
+        }
+    }
+}
+
+/// Payload codec byte: stored as is.
+pub const CODEC_NONE: u8 = 0;
+/// Payload codec byte: zstd.
+pub const CODEC_ZSTD: u8 = 1;
+
+/// Builds a file header.
+pub fn file_header(first_lsn: Lsn) -> [u8; FILE_HEADER_LEN] {
+    let mut h = [0u8; FILE_HEADER_LEN];
+    h[..4].copy_from_slice(&WAL_MAGIC);
+    h[FILE_VERSION_OFFSET..FILE_SCHEMA_OFFSET].copy_from_slice(&WAL_FORMAT_VERSION.to_le_bytes());
+    h[FILE_SCHEMA_OFFSET..FILE_FIRST_LSN_OFFSET]
+        .copy_from_slice(&crate::schema::SCHEMA_VERSION.to_le_bytes());
+    h[FILE_FIRST_LSN_OFFSET..FILE_FIRST_LSN_OFFSET + 8].copy_from_slice(&first_lsn.to_le_bytes());
+    let crc = crc32fast::hash(&h[..FILE_HEADER_CRC_OFFSET]);
+    h[FILE_HEADER_CRC_OFFSET..].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// Frames a record: header then body, appended to `out`.
+pub fn frame_record(lsn: Lsn, kind: RecordKind, codec: u8, raw_len: u32, payload: &[u8], out: &mut Vec<u8>) {
+    let body_len = u32::try_from(BODY_PREFIX_LEN + payload.len()).unwrap_or(u32::MAX);
+    let start = out.len();
+    out.extend_from_slice(&[0u8; RECORD_HEADER_LEN]);
+    out.extend_from_slice(&lsn.to_le_bytes());
+    out.push(kind as u8);
+    out.push(codec);
+    out.extend_from_slice(&raw_len.to_le_bytes());
+    out.extend_from_slice(payload);
+    let body_crc = crc32fast::hash(&out[start + RECORD_HEADER_LEN..]);
+    out[start..start + 4].copy_from_slice(&body_len.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&body_crc.to_le_bytes());
+    let header_crc = crc32fast::hash(&out[start..start + 8]);
+    out[start + 8..start + 12].copy_from_slice(&header_crc.to_le_bytes());
+}
+
+/// `<first lsn, 20 digits>.wal`.
+pub fn wal_file_name(first_lsn: Lsn) -> String {
+    format!("{first_lsn:020}.wal")
+}
+
+/// The first LSN named by a WAL file name, or `None` when the name is not a WAL file's.
+pub fn parse_wal_file_name(name: &str) -> Option<Lsn> {
+    let digits = name.strip_suffix(".wal")?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Reads a little-endian u32 at `at` (the caller checked the bounds).
+pub(crate) fn le_u32(bytes: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+/// Reads a little-endian u64 at `at` (the caller checked the bounds).
+pub(crate) fn le_u64(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
+}

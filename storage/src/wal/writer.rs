@@ -1,0 +1,225 @@
+//! [`WalWriter`]: appends records and makes them durable with group commit.
+//!
+//! Appends are ordered by the caller (the store's write lock); [`WalWriter::sync_to`] is called
+//! *outside* that lock, so while one thread waits in `fdatasync` the next batches are written
+//! behind it, and the next fsync covers all of them at once: concurrent appenders share one fsync.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::format::{CODEC_NONE, CODEC_ZSTD, Lsn, RecordKind, file_header, frame_record, wal_file_name};
+use super::payload::encode_batch;
+use crate::batch::EventBatch;
+use crate::codec::compress::{BlockCompressor, Compression};
+use crate::error::{Error, IoContext, Result};
+use crate::hooks::{CrashHook, CrashPoint, crash_point};
+
+/// The appending side of the WAL.
+#[derive(Debug)]
+pub struct WalWriter {
+    dir: PathBuf,
+    hook: Option<CrashHook>,
+    inner: Mutex<Inner>,
+    sync: Mutex<SyncState>,
+    synced: Condvar,
+    fsyncs: AtomicU64,
+    fsync_nanos: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    file: Arc<File>,
+    path: PathBuf,
+    file_len: u64,
+    next_lsn: Lsn,
+    frame: Vec<u8>,
+    payload: Vec<u8>,
+    compressed: Vec<u8>,
+    compressor: Option<BlockCompressor>,
+}
+
+#[derive(Debug)]
+struct SyncState {
+    synced_lsn: Lsn,
+    in_progress: bool,
+    poisoned: Option<String>,
+}
+
+impl WalWriter {
+    /// Starts a new WAL file in `dir` whose first record will be `next_lsn`. Records before it are
+    /// taken as already durable.
+    pub fn create(dir: &Path, next_lsn: Lsn, compress: bool, hook: Option<CrashHook>) -> Result<WalWriter> {
+        let (file, path) = new_wal_file(dir, next_lsn)?;
+        let compressor = if compress {
+            Some(BlockCompressor::new(1).map_err(|e| Error::Codec { path: dir.to_path_buf(), what: "WAL zstd context".into(), source: e })?)
+        } else {
+            None
+        };
+        Ok(WalWriter {
+            dir: dir.to_path_buf(),
+            hook,
+            inner: Mutex::new(Inner {
+                file: Arc::new(file),
+                path,
+                file_len: super::format::FILE_HEADER_LEN as u64,
+                next_lsn,
+                frame: Vec::new(),
+                payload: Vec::new(),
+                compressed: Vec::new(),
+                compressor,
+            }),
+            sync: Mutex::new(SyncState { synced_lsn: next_lsn.saturating_sub(1), in_progress: false, poisoned: None }),
+            synced: Condvar::new(),
+            fsyncs: AtomicU64::new(0),
+            fsync_nanos: AtomicU64::new(0),
+        })
+    }
+
+    /// Writes one batch as a record (not yet durable: see [`WalWriter::sync_to`]); returns its LSN.
+    pub fn append(&self, batch: &EventBatch) -> Result<Lsn> {
+        if let Some(p) = &self.sync.lock().poisoned {
+            return Err(Error::Poisoned(p.clone()));
+        }
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        let lsn = inner.next_lsn;
+        inner.payload.clear();
+        encode_batch(batch, &mut inner.payload);
+        let raw_len = u32::try_from(inner.payload.len())
+            .map_err(|_| Error::InvalidArgument(format!("batch of {} bytes is too large for one WAL record", inner.payload.len())))?;
+        inner.frame.clear();
+        match &mut inner.compressor {
+            Some(c) => {
+                inner.compressed.clear();
+                let compression = c.compress(&inner.payload, &mut inner.compressed).map_err(|e| Error::Codec {
+                    path: inner.path.clone(),
+                    what: format!("WAL record {lsn}"),
+                    source: e,
+                })?;
+                let codec = if compression == Compression::Zstd { CODEC_ZSTD } else { CODEC_NONE };
+                frame_record(lsn, RecordKind::EventBatch, codec, raw_len, &inner.compressed, &mut inner.frame);
+            }
+            None => frame_record(lsn, RecordKind::EventBatch, CODEC_NONE, raw_len, &inner.payload, &mut inner.frame),
+        }
+        let mut file = &*inner.file;
+        let result = if self.hook.is_some() {
+            let half = inner.frame.len() / 2;
+            file.write_all(&inner.frame[..half]).and_then(|()| {
+                crash_point(self.hook.as_ref(), CrashPoint::WalMidRecord);
+                file.write_all(&inner.frame[half..])
+            })
+        } else {
+            file.write_all(&inner.frame)
+        };
+        if let Err(e) = result {
+            // What reached the file is unknown: a later record after a partial one would be
+            // reported as corruption on replay. Refuse further appends; a restart truncates.
+            let msg = format!("write {}: {e}", inner.path.display());
+            self.sync.lock().poisoned = Some(msg.clone());
+            return Err(Error::Poisoned(msg));
+        }
+        inner.file_len += inner.frame.len() as u64;
+        inner.next_lsn += 1;
+        Ok(lsn)
+    }
+
+    /// Returns once every record up to `lsn` is on stable storage. One caller runs `fdatasync`
+    /// for everything written so far; the others wait for it and return without syncing again.
+    pub fn sync_to(&self, lsn: Lsn) -> Result<()> {
+        let mut s = self.sync.lock();
+        loop {
+            if let Some(p) = &s.poisoned {
+                return Err(Error::Poisoned(p.clone()));
+            }
+            if s.synced_lsn >= lsn {
+                return Ok(());
+            }
+            if s.in_progress {
+                self.synced.wait(&mut s);
+                continue;
+            }
+            s.in_progress = true;
+            drop(s);
+            let (file, path, target) = {
+                let inner = self.inner.lock();
+                (Arc::clone(&inner.file), inner.path.clone(), inner.next_lsn - 1)
+            };
+            let started = Instant::now();
+            let result = file.sync_data();
+            self.record_fsync(started);
+            s = self.sync.lock();
+            s.in_progress = false;
+            match result {
+                Ok(()) => s.synced_lsn = s.synced_lsn.max(target),
+                Err(e) => {
+                    // fsync failure: the kernel may have dropped the dirty pages, so retrying
+                    // could report success for data that is gone. Poison instead.
+                    s.poisoned = Some(format!("fsync {}: {e}", path.display()));
+                }
+            }
+            self.synced.notify_all();
+        }
+    }
+
+    /// Seals the current file (fsynced) and starts a new one; returns the new file's first LSN.
+    /// Every record before it is durable when this returns.
+    pub fn rotate(&self) -> Result<Lsn> {
+        let mut inner = self.inner.lock();
+        let started = Instant::now();
+        inner.file.sync_data().io("fsync", &inner.path)?;
+        self.record_fsync(started);
+        let next = inner.next_lsn;
+        let (file, path) = new_wal_file(&self.dir, next)?;
+        inner.file = Arc::new(file);
+        inner.path = path;
+        inner.file_len = super::format::FILE_HEADER_LEN as u64;
+        drop(inner);
+        let mut s = self.sync.lock();
+        s.synced_lsn = s.synced_lsn.max(next - 1);
+        self.synced.notify_all();
+        Ok(next)
+    }
+
+    /// The LSN the next record will get.
+    pub fn next_lsn(&self) -> Lsn {
+        self.inner.lock().next_lsn
+    }
+
+    /// The highest LSN known durable.
+    pub fn synced_lsn(&self) -> Lsn {
+        self.sync.lock().synced_lsn
+    }
+
+    /// Bytes in the current file.
+    pub fn current_file_len(&self) -> u64 {
+        self.inner.lock().file_len
+    }
+
+    /// (fsync calls, total nanoseconds spent in them).
+    pub fn fsync_stats(&self) -> (u64, u64) {
+        (self.fsyncs.load(Ordering::Relaxed), self.fsync_nanos.load(Ordering::Relaxed))
+    }
+
+    fn record_fsync(&self, started: Instant) {
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.fsync_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
+/// Creates `<dir>/<first_lsn>.wal` with its header, durable (file and directory fsynced), so a
+/// crash right after leaves either no file or a complete header.
+fn new_wal_file(dir: &Path, first_lsn: Lsn) -> Result<(File, PathBuf)> {
+    let path = dir.join(wal_file_name(first_lsn));
+    let mut file = OpenOptions::new().create(true).truncate(true).write(true).open(&path).io("create", &path)?;
+    file.write_all(&file_header(first_lsn)).io("write", &path)?;
+    file.sync_all().io("fsync", &path)?;
+    crate::fsutil::sync_dir(dir)?;
+    Ok((file, path))
+}
