@@ -77,9 +77,12 @@ pub(crate) fn pack_chunk(values: &[u64], width: u8, out: &mut Vec<u8>) {
 /// Unpacks `count` values of `width` bits from the start of `input`, appending them to `out`.
 /// Returns the bytes consumed, [`packed_len`]`(width, count)`.
 ///
-/// Errors: [`CodecError::InvalidBitWidth`] for a width above 64, [`CodecError::Truncated`]
-/// when `input` is shorter than the packed values. On error `out` is left unchanged. `out`
-/// grows by `count` values, so `count` must come from the caller (a row count), not from input.
+/// `out` grows by `count` values even at width 0, where nothing is read, so `count` must come
+/// from the caller (a row count), not from the input.
+///
+/// # Errors
+/// [`CodecError::InvalidBitWidth`] for a width above 64, [`CodecError::Truncated`] when `input`
+/// is shorter than the packed values. On error `out` is left unchanged.
 pub fn unpack(
     input: &[u8],
     width: u8,
@@ -151,6 +154,7 @@ fn check_width(width: u8) -> Result<(), CodecError> {
 
 /// Calls `$m!(i)` for every lane `i` of a block, as 64 statements: written out rather than
 /// looped so that each lane's word index, shift and spill test are constants.
+#[rustfmt::skip]
 macro_rules! each_lane {
     ($m:ident) => {
         $m!(0); $m!(1); $m!(2); $m!(3); $m!(4); $m!(5); $m!(6); $m!(7);
@@ -245,7 +249,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn mask(width: u8) -> u64 {
-        if width == 0 { 0 } else { u64::MAX >> (64 - u32::from(width)) }
+        if width == 0 {
+            0
+        } else {
+            u64::MAX >> (64 - u32::from(width))
+        }
     }
 
     /// The layout, one bit at a time: value `i`'s bit `b` is stream bit `i * width + b`.
@@ -313,7 +321,8 @@ mod tests {
                     prop_assert_eq!(out.len(), 2 + count);
                 }
                 Err(e) => {
-                    prop_assert!(matches!(e, CodecError::Truncated { .. } | CodecError::InvalidBitWidth(_)));
+                    let expected = matches!(e, CodecError::Truncated { .. } | CodecError::InvalidBitWidth(_));
+                    prop_assert!(expected, "{e:?}");
                     prop_assert_eq!(out, vec![1, 2]);
                 }
             }
@@ -368,7 +377,9 @@ mod tests {
         for cut in 0..packed.len() {
             let mut out = Vec::new();
             let err = unpack(&packed[..cut], 3, 100, &mut out).unwrap_err();
-            assert!(matches!(err, CodecError::Truncated { needed: 38, available } if available == cut));
+            assert!(
+                matches!(err, CodecError::Truncated { needed: 38, available } if available == cut)
+            );
             assert!(out.is_empty());
         }
         let err = unpack(&packed, 65, 1, &mut Vec::new()).unwrap_err();

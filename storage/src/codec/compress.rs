@@ -68,7 +68,12 @@ impl BlockCompressor {
     }
 
     /// Appends `raw` to `out` compressed, or as it is when zstd would not make it smaller, and
-    /// says which.
+    /// says which. The frame records `raw.len()`, which [`BlockDecompressor::decompress`]
+    /// checks.
+    ///
+    /// # Errors
+    /// [`CodecError::Zstd`] if zstd fails (it does not on valid input); `out` is then left as
+    /// it was.
     pub fn compress(&mut self, raw: &[u8], out: &mut Vec<u8>) -> Result<Compression, CodecError> {
         let start = out.len();
         out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
@@ -113,8 +118,9 @@ impl BlockDecompressor {
     /// Clears `out` and fills it with the `raw_len` bytes a block `stored` with `compression`
     /// holds.
     ///
-    /// Errors: [`CodecError::LengthMismatch`] when the block does not hold `raw_len` bytes (a
-    /// frame announcing another size is caught before anything is allocated), and
+    /// # Errors
+    /// [`CodecError::LengthMismatch`] when the block does not hold `raw_len` bytes (a frame
+    /// announcing another size is caught before anything is allocated), and
     /// [`CodecError::Zstd`] for a corrupt frame. On error `out` is left empty.
     pub fn decompress(
         &mut self,
@@ -138,13 +144,13 @@ impl BlockDecompressor {
             Compression::Zstd => {
                 // Our frames carry their size; a mismatch means a corrupt header or frame, and
                 // is caught before `raw_len` bytes are allocated on its word.
-                if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(stored) {
-                    if size != raw_len as u64 {
-                        return Err(CodecError::LengthMismatch {
-                            expected: raw_len,
-                            got: usize::try_from(size).unwrap_or(usize::MAX),
-                        });
-                    }
+                if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(stored)
+                    && size != raw_len as u64
+                {
+                    return Err(CodecError::LengthMismatch {
+                        expected: raw_len,
+                        got: usize::try_from(size).unwrap_or(usize::MAX),
+                    });
                 }
                 out.reserve_exact(raw_len);
                 let result = self.zstd.decompress_to_buffer(stored, out);
@@ -164,5 +170,157 @@ impl BlockDecompressor {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn compressible(len: usize) -> Vec<u8> {
+        (0..len).map(|i| b"adstore event "[i % 14]).collect()
+    }
+
+    fn round_trip(c: &mut BlockCompressor, d: &mut BlockDecompressor, raw: &[u8]) -> Compression {
+        let mut stored = vec![9, 9]; // compress appends after what is there
+        let compression = c.compress(raw, &mut stored).unwrap();
+        assert_eq!(stored[..2], [9, 9]);
+        let stored = &stored[2..];
+        if compression == Compression::None {
+            assert_eq!(stored, raw);
+        } else {
+            assert!(stored.len() < raw.len());
+        }
+        let mut out = vec![1, 2, 3]; // decompress clears it first
+        d.decompress(compression, stored, raw.len(), &mut out)
+            .unwrap();
+        assert_eq!(out, raw);
+        compression
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(raw in prop::collection::vec(prop_oneof![Just(0u8), any::<u8>()], 0..3000)) {
+            let mut c = BlockCompressor::new(DEFAULT_ZSTD_LEVEL).unwrap();
+            let mut d = BlockDecompressor::new().unwrap();
+            round_trip(&mut c, &mut d, &raw);
+        }
+
+        #[test]
+        fn decompress_never_panics_on_garbage(
+            stored in prop::collection::vec(any::<u8>(), 0..300),
+            raw_len in 0usize..5000,
+            frame in any::<bool>(),
+        ) {
+            let mut d = BlockDecompressor::new().unwrap();
+            // Half the time, a real frame with its tail replaced by garbage.
+            let mut input = stored.clone();
+            if frame {
+                let mut c = BlockCompressor::new(1).unwrap();
+                let mut good = Vec::new();
+                c.compress(&compressible(raw_len), &mut good).unwrap();
+                good.truncate(good.len().min(12));
+                good.extend_from_slice(&stored);
+                input = good;
+            }
+            for compression in [Compression::None, Compression::Zstd] {
+                let mut out = vec![1];
+                match d.decompress(compression, &input, raw_len, &mut out) {
+                    Ok(()) => prop_assert_eq!(out.len(), raw_len),
+                    Err(_) => prop_assert!(out.is_empty()),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn contexts_are_reused_across_blocks_of_any_size() {
+        let mut c = BlockCompressor::new(DEFAULT_ZSTD_LEVEL).unwrap();
+        let mut d = BlockDecompressor::new().unwrap();
+        assert_eq!(round_trip(&mut c, &mut d, &[]), Compression::None);
+        assert_eq!(round_trip(&mut c, &mut d, &[42]), Compression::None);
+        assert_eq!(
+            round_trip(&mut c, &mut d, &compressible(1 << 20)),
+            Compression::Zstd
+        );
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let noise: Vec<u8> = (0..65_536)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s.to_le_bytes()[0]
+            })
+            .collect();
+        assert_eq!(round_trip(&mut c, &mut d, &noise), Compression::None);
+        assert_eq!(
+            round_trip(&mut c, &mut d, &compressible(100)),
+            Compression::Zstd
+        );
+        assert_eq!(c.level(), 3);
+        assert!(format!("{c:?} {d:?}").contains("level: 3"));
+    }
+
+    #[test]
+    fn wrong_lengths_and_corrupt_frames_are_errors() {
+        let mut c = BlockCompressor::new(19).unwrap();
+        let mut d = BlockDecompressor::new().unwrap();
+        let raw = compressible(10_000);
+        let mut stored = Vec::new();
+        assert_eq!(c.compress(&raw, &mut stored).unwrap(), Compression::Zstd);
+        let mut out = Vec::new();
+        // A raw length the frame disagrees with, however large, is refused before allocating.
+        for raw_len in [0, 9_999, 10_001, usize::MAX] {
+            let err = d
+                .decompress(Compression::Zstd, &stored, raw_len, &mut out)
+                .unwrap_err();
+            assert!(
+                matches!(err, CodecError::LengthMismatch { got: 10_000, .. }),
+                "{err:?}"
+            );
+            assert!(out.is_empty());
+        }
+        let err = d.decompress(
+            Compression::Zstd,
+            &stored[..stored.len() - 1],
+            10_000,
+            &mut out,
+        );
+        assert!(matches!(err, Err(CodecError::Zstd(_))));
+        let mut flipped = stored.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x55;
+        // zstd frames carry no checksum here (the block's CRC covers them): a flipped byte is
+        // either refused or decodes to other bytes, never to a wrong length.
+        match d.decompress(Compression::Zstd, &flipped, 10_000, &mut out) {
+            Ok(()) => assert_eq!(out.len(), 10_000),
+            Err(_) => assert!(out.is_empty()),
+        }
+        let err = d
+            .decompress(Compression::None, &raw, 9_999, &mut out)
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            CodecError::LengthMismatch {
+                expected: 9_999,
+                got: 10_000
+            }
+        ));
+        // The context survives errors.
+        d.decompress(Compression::Zstd, &stored, 10_000, &mut out)
+            .unwrap();
+        assert_eq!(out, raw);
+    }
+
+    #[test]
+    fn tags() {
+        for c in [Compression::None, Compression::Zstd] {
+            assert_eq!(Compression::from_u8(c.tag()).unwrap(), c);
+        }
+        assert!(matches!(
+            Compression::from_u8(2),
+            Err(CodecError::UnknownCompression(2))
+        ));
     }
 }

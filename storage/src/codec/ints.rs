@@ -1,17 +1,22 @@
 //! The integer block codec: a column of `i64` (timestamps, money in micros), or of `u32`
 //! (string lengths), as one encoding tag byte and a payload.
 //!
-//! The encoder tries every encoding and keeps the smallest; on a tie, the first in this list:
+//! Every block opens with an [`IntEncoding`] tag byte; widths are `u8` in 0..=64 and bit-packed
+//! runs are [`super::bitpack`] streams. The encoder computes the size of each encoding and keeps
+//! the smallest; of equal sizes, the first in this list (the cheapest to decode):
 //!
-//! | tag | encoding                    | payload                                                  |
-//! |-----|-----------------------------|----------------------------------------------------------|
-//! | 1   | [`IntEncoding::Constant`]   | the value (i64)                                          |
-//! | 2   | [`IntEncoding::FrameOfReference`] | min (i64), width (u8), bit-packed `v - min`        |
-//! | 4   | [`IntEncoding::FrameOfReferencePerBlock`] | min (i64), then per block of 64: width (u8), bit-packed `v - min` |
-//! | 3   | [`IntEncoding::DeltaZigzag`] | first (i64), min zigzag delta (u64), width (u8), bit-packed `zigzag(delta) - min` |
-//! | 5   | [`IntEncoding::DeltaZigzagPerBlock`] | first (i64), min zigzag delta (u64), then per block of 64 deltas: width (u8), bit-packed `zigzag(delta) - min` |
-//! | 0   | [`IntEncoding::Plain`]      | every value (i64)                                        |
+//! - `Constant` (1): `Value(i64)`. Every row holds it.
+//! - `FrameOfReference` (2): `Min(i64) | Width(u8) | Packed(rows x Width)`: row `i` is
+//!   `Min + p[i]`.
+//! - `FrameOfReferencePerBlock` (4): `Min(i64)`, then for each block of 64 rows (the last one
+//!   shorter) `Width(u8) | Packed(n x Width)`.
+//! - `DeltaZigzag` (3): `First(i64) | MinDelta(u64) | Width(u8) | Packed((rows - 1) x Width)`:
+//!   row 0 is `First`, row `i + 1` is row `i` plus `unzigzag(MinDelta + p[i])`.
+//! - `DeltaZigzagPerBlock` (5): `First(i64) | MinDelta(u64)`, then for each block of 64 deltas
+//!   `Width(u8) | Packed(n x Width)`.
+//! - `Plain` (0): `Value(i64)` for each row. Also the encoding of an empty block (tag only).
 //!
+//! `zigzag(d) = (d << 1) ^ (d >> 63)` maps 0, -1, 1, -2... to 0, 1, 2, 3....
 //! All arithmetic wraps, so every `i64` from `MIN` to `MAX` round-trips. Bit packing is
 //! [`super::bitpack`]'s; a block's row count is not stored, the caller passes it to the decoder.
 //!
@@ -71,7 +76,14 @@ pub fn encode_i64(values: &[i64], out: &mut Vec<u8>) {
 }
 
 /// Decodes exactly `rows` values from the start of `input`, appending them to `out`. Returns
-/// the bytes consumed. On error `out` is left as it was.
+/// the bytes consumed.
+///
+/// `out` grows by `rows` whatever the input (a constant block is 9 bytes for any row count),
+/// so `rows` must come from the caller, not from the input.
+///
+/// # Errors
+/// [`CodecError::Truncated`], [`CodecError::UnknownEncoding`] and
+/// [`CodecError::InvalidBitWidth`]. On error `out` is left as it was.
 pub fn decode_i64(input: &[u8], rows: usize, out: &mut Vec<i64>) -> Result<usize, CodecError> {
     decode(input, rows, out)
 }
@@ -81,9 +93,12 @@ pub fn encode_u32(values: &[u32], out: &mut Vec<u8>) {
     encode(values, out);
 }
 
-/// Decodes exactly `rows` values written by [`encode_u32`], appending them to `out`. Returns
-/// the bytes consumed. A value outside `u32` is [`CodecError::ValueOutOfRange`]. On error
-/// `out` is left as it was.
+/// Decodes exactly `rows` values written by [`encode_u32`], appending them to `out`, as
+/// [`decode_i64`] does. Returns the bytes consumed.
+///
+/// # Errors
+/// Those of [`decode_i64`], and [`CodecError::ValueOutOfRange`] for a value outside `u32`.
+/// On error `out` is left as it was.
 pub fn decode_u32(input: &[u8], rows: usize, out: &mut Vec<u32>) -> Result<usize, CodecError> {
     decode(input, rows, out)
 }
@@ -366,4 +381,271 @@ fn unpack_next(
     let bytes = cur.bytes(packed_len(width, n))?;
     bitpack::unpack_chunk(bytes, width, n, raw)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encoded(values: &[i64]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_i64(values, &mut out);
+        out
+    }
+
+    fn round_trip(values: &[i64]) -> Vec<u8> {
+        let mut enc = vec![0xEE]; // encoders append after what is there
+        encode_i64(values, &mut enc);
+        let enc = enc.split_off(1);
+        let mut out = vec![-5];
+        let used = decode_i64(&enc, values.len(), &mut out).unwrap();
+        assert_eq!(used, enc.len());
+        assert_eq!(out[0], -5);
+        assert_eq!(out[1..], *values);
+        enc
+    }
+
+    fn encoding_of(values: &[i64]) -> IntEncoding {
+        IntEncoding::from_u8(round_trip(values)[0]).unwrap()
+    }
+
+    /// Sorted runs that restart, like the timestamps of several campaigns in one block.
+    fn campaign_timestamps(rows: usize, seed: u64) -> Vec<i64> {
+        let mut s = seed | 1;
+        let mut next = move |n: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s % n
+        };
+        let mut ts = Vec::with_capacity(rows);
+        while ts.len() < rows {
+            let mut t = 1_763_769_600_000_000 + next(3_600_000_000) as i64;
+            for _ in 0..(1 + next(2000)).min((rows - ts.len()) as u64) {
+                t += next(50_000) as i64;
+                ts.push(t);
+            }
+        }
+        ts
+    }
+
+    fn interesting_i64() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(0i64),
+            Just(-1i64),
+            -1000i64..1000,
+            any::<i64>(),
+        ]
+    }
+
+    fn column() -> impl Strategy<Value = Vec<i64>> {
+        prop_oneof![
+            prop::collection::vec(interesting_i64(), 0..300),
+            prop::collection::vec(any::<i64>(), 0..300),
+            // Sorted, with small steps.
+            (any::<i64>(), prop::collection::vec(0i64..5000, 0..300)).prop_map(|(start, steps)| {
+                steps
+                    .iter()
+                    .scan(start, |t, d| {
+                        *t = t.wrapping_add(*d);
+                        Some(*t)
+                    })
+                    .collect()
+            }),
+            // Money: mostly zeros and small amounts, the odd big one.
+            prop::collection::vec(
+                prop_oneof![8 => Just(0i64), 4 => 0i64..10_000, 1 => 0i64..1_000_000_000],
+                0..300,
+            ),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn i64_round_trips_small(values in column()) {
+            round_trip(&values);
+        }
+
+        #[test]
+        fn u32_round_trips(values in prop::collection::vec(prop_oneof![Just(0u32), Just(u32::MAX), 0u32..100, any::<u32>()], 0..300)) {
+            let mut enc = Vec::new();
+            encode_u32(&values, &mut enc);
+            let mut out = vec![9];
+            let used = decode_u32(&enc, values.len(), &mut out).unwrap();
+            prop_assert_eq!(used, enc.len());
+            prop_assert_eq!(&out[1..], &values[..]);
+        }
+
+        #[test]
+        fn every_strict_prefix_is_an_error(values in prop::collection::vec(interesting_i64(), 1..200)) {
+            let enc = encoded(&values);
+            for cut in 0..enc.len() {
+                let mut out = vec![3];
+                let err = decode_i64(&enc[..cut], values.len(), &mut out).unwrap_err();
+                let truncated = matches!(err, CodecError::Truncated { .. });
+                prop_assert!(truncated, "{err:?}");
+                prop_assert_eq!(&out, &[3]);
+            }
+        }
+
+        #[test]
+        fn decoders_never_panic_on_garbage(
+            input in prop::collection::vec(any::<u8>(), 0..700),
+            tag in 0u8..7,
+            rows in prop_oneof![0usize..70, 0usize..3000],
+        ) {
+            // A valid tag in front more often than not, so the payload parsers get exercised.
+            let mut bytes = input.clone();
+            if let Some(first) = bytes.first_mut() { *first = tag; }
+            for input in [&input, &bytes] {
+                let mut out = Vec::new();
+                if let Ok(used) = decode_i64(input, rows, &mut out) {
+                    prop_assert!(used <= input.len());
+                    prop_assert_eq!(out.len(), rows);
+                } else {
+                    prop_assert!(out.is_empty());
+                }
+                let mut out = Vec::new();
+                if let Ok(used) = decode_u32(input, rows, &mut out) {
+                    prop_assert!(used <= input.len());
+                    prop_assert_eq!(out.len(), rows);
+                } else {
+                    prop_assert!(out.is_empty());
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(6))]
+
+        #[test]
+        fn i64_round_trips_64k(seed in any::<u64>(), rows in 60_000usize..=65_536, spread in 1u32..=64) {
+            // Values of `spread` random bits, with extremes sprinkled in. (Built from a seed:
+            // proptest's per-element value trees make 64k-element vectors slow.)
+            let mut s = seed | 1;
+            let values: Vec<i64> = (0..rows)
+                .map(|i| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    match i % 1009 {
+                        0 => i64::MIN,
+                        1 => i64::MAX,
+                        _ => (s >> (64 - spread)).cast_signed(),
+                    }
+                })
+                .collect();
+            round_trip(&values);
+            round_trip(&values[2..]);
+        }
+
+        #[test]
+        fn i64_round_trips_64k_sorted(seed in any::<u64>(), rows in 60_000usize..=65_536) {
+            round_trip(&campaign_timestamps(rows, seed));
+        }
+    }
+
+    #[test]
+    fn extremes_round_trip_through_every_encoding() {
+        round_trip(&[]);
+        round_trip(&[i64::MIN]);
+        round_trip(&[i64::MAX]);
+        round_trip(&[i64::MIN, i64::MAX]);
+        round_trip(&[i64::MAX, i64::MIN, i64::MAX, 0, -1, i64::MIN]);
+        let mut many = vec![i64::MIN; 65_536];
+        many[1000] = i64::MAX;
+        round_trip(&many);
+        let climbing: Vec<i64> = (0..65_536).map(|i| i64::MAX - 65_535 + i).collect();
+        assert_eq!(encoding_of(&climbing), IntEncoding::DeltaZigzag);
+        let wrapping: Vec<i64> = (0..300).map(|i| i64::MAX.wrapping_add(i * 7)).collect();
+        round_trip(&wrapping);
+    }
+
+    #[test]
+    fn chooses_the_compact_encoding() {
+        assert_eq!(encoded(&[]), vec![IntEncoding::Plain.tag()]);
+        let mut constant = vec![IntEncoding::Constant.tag()];
+        constant.extend_from_slice(&(-7i64).to_le_bytes());
+        assert_eq!(round_trip(&[-7; 1000]), constant);
+        assert_eq!(round_trip(&[-7]), constant);
+
+        // One campaign: deltas under 2^10 zigzag into 11 bits, one width for all.
+        let ts: Vec<i64> = (0..10_000)
+            .map(|i| 1_763_769_600_000_000 + i * 1000 + i % 7)
+            .collect();
+        assert_eq!(encoding_of(&ts), IntEncoding::DeltaZigzag);
+        // Several campaigns: each restart widens only its own block of deltas.
+        let ts = campaign_timestamps(65_536, 7);
+        assert_eq!(encoding_of(&ts), IntEncoding::DeltaZigzagPerBlock);
+        assert!(round_trip(&ts).len() < 65_536 * 24 / 8);
+
+        // Money: zeros and small costs, one large conversion value.
+        let mut money: Vec<i64> = (0..4096)
+            .map(|i| if i % 3 == 0 { i % 1000 } else { 0 })
+            .collect();
+        money[17] = 250_000_000;
+        assert_eq!(encoding_of(&money), IntEncoding::FrameOfReferencePerBlock);
+        assert!(round_trip(&money).len() < 4096 * 11 / 8);
+        // Uniform values in a narrow range: one width.
+        let bids: Vec<i64> = (0..4096).map(|i| 1_000_000 + (i * 7919) % 65_536).collect();
+        assert_eq!(encoding_of(&bids), IntEncoding::FrameOfReference);
+        assert_eq!(round_trip(&bids).len(), 1 + 8 + 1 + 4096 * 2);
+
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let random: Vec<i64> = (0..100)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s.cast_signed()
+            })
+            .collect();
+        assert_eq!(round_trip(&random).len(), 1 + 800);
+    }
+
+    #[test]
+    fn corrupt_headers_are_errors() {
+        let err = decode_i64(&[9, 0, 0], 1, &mut Vec::new()).unwrap_err();
+        assert!(matches!(err, CodecError::UnknownEncoding(9)));
+        let mut enc = encoded(&(0..100).collect::<Vec<i64>>());
+        assert_eq!(enc[0], IntEncoding::DeltaZigzag.tag());
+        enc[17] = 65; // the width byte, after the first value and the minimum delta
+        let err = decode_i64(&enc, 100, &mut Vec::new()).unwrap_err();
+        assert!(matches!(err, CodecError::InvalidBitWidth(65)));
+        // A row count the input cannot hold fails on length before allocating.
+        let err = decode_i64(&[0], usize::MAX, &mut Vec::new()).unwrap_err();
+        assert!(matches!(
+            err,
+            CodecError::Truncated {
+                needed: usize::MAX,
+                available: 1
+            }
+        ));
+    }
+
+    #[test]
+    fn u32_decode_rejects_values_outside_u32() {
+        for bad in [-1i64, i64::from(u32::MAX) + 1] {
+            let enc = encoded(&[1, 2, bad]);
+            let mut out = vec![4];
+            let err = decode_u32(&enc, 3, &mut out).unwrap_err();
+            assert!(matches!(err, CodecError::ValueOutOfRange(v) if v == bad));
+            assert_eq!(out, vec![4]);
+        }
+    }
+
+    #[test]
+    fn zigzag_is_a_bijection_at_the_edges() {
+        for d in [0, -1, 1, i64::MIN, i64::MAX, i64::MIN + 1] {
+            assert_eq!(unzigzag(zigzag(d)), d);
+        }
+        assert_eq!(zigzag(0), 0);
+        assert_eq!(zigzag(-1), 1);
+        assert_eq!(zigzag(1), 2);
+        assert_eq!(zigzag(i64::MIN), u64::MAX);
+    }
 }

@@ -3,7 +3,7 @@
 //! Every codec is pure: it encodes into a `Vec<u8>` and decodes from a `&[u8]` (a read buffer
 //! or an mmap slice); none opens a file, and none knows which file or block it is in. The
 //! segment writer and reader frame the bytes (row count, raw length, CRC) around them; see
-//! `docs/FORMAT.md`, "Column encodings". Decoders take the row count from the caller, append
+//! `docs/FORMAT.md`, "Block encodings". Decoders take the row count from the caller, append
 //! exactly that many values, return the bytes they consumed, and never panic on arbitrary
 //! input: a short, corrupt or hostile buffer is a [`CodecError`], and no length read from the
 //! input makes them allocate more than the caller's row count allows.

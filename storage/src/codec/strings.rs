@@ -33,9 +33,10 @@ pub fn encode_strings<'a>(values: impl ExactSizeIterator<Item = &'a str>, out: &
 /// Decodes `rows` strings from the start of `input`, appending them to `out`. Returns the bytes
 /// consumed: the lengths block plus the sum of the lengths, which must all be in `input`.
 ///
-/// Errors: those of [`ints::decode_u32`] for the lengths, [`CodecError::Truncated`] when the
-/// bytes they add up to are not there, [`CodecError::InvalidUtf8`], and
-/// [`CodecError::OffsetOverflow`] when `out` would pass 4 GiB. On error `out` is unchanged.
+/// # Errors
+/// Those of [`ints::decode_u32`] for the lengths, [`CodecError::Truncated`] when the bytes they
+/// add up to are not there, [`CodecError::InvalidUtf8`], and [`CodecError::OffsetOverflow`]
+/// when `out` would pass 4 GiB. On error `out` is left as it was.
 pub fn decode_strings(
     input: &[u8],
     rows: usize,
@@ -46,7 +47,9 @@ pub fn decode_strings(
     let total = lengths
         .iter()
         .fold(0u64, |sum, &l| sum.saturating_add(u64::from(l)));
-    let end = u64::try_from(header).unwrap_or(u64::MAX).saturating_add(total);
+    let end = u64::try_from(header)
+        .unwrap_or(u64::MAX)
+        .saturating_add(total);
     let bytes = usize::try_from(end)
         .ok()
         .and_then(|end| input.get(header..end))
@@ -82,4 +85,115 @@ pub fn decode_strings(
         pos = end;
     }
     Ok(header + total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encoded(values: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_strings(values.iter().copied(), &mut out);
+        out
+    }
+
+    fn round_trip(values: &[String]) {
+        let mut enc = vec![1, 2, 3]; // the encoder appends after what is there
+        encode_strings(values.iter().map(String::as_str), &mut enc);
+        let enc = enc.split_off(3);
+        let mut col = StringColumn::default();
+        let used = decode_strings(&enc, values.len(), &mut col).unwrap();
+        assert_eq!(used, enc.len());
+        assert!(col.iter().eq(values.iter().map(String::as_str)));
+        // Appending to a column that already holds rows.
+        let mut col = StringColumn::default();
+        col.push("before");
+        decode_strings(&enc, values.len(), &mut col).unwrap();
+        assert_eq!(col.len(), values.len() + 1);
+        assert_eq!(col.get(0), "before");
+        assert!(col.iter().skip(1).eq(values.iter().map(String::as_str)));
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_small(values in prop::collection::vec(".{0,12}", 0..200)) {
+            round_trip(&values);
+        }
+
+        #[test]
+        fn decoder_never_panics_on_garbage(input in prop::collection::vec(any::<u8>(), 0..400), rows in 0usize..100) {
+            let mut col = StringColumn::default();
+            col.push("x");
+            match decode_strings(&input, rows, &mut col) {
+                Ok(used) => {
+                    prop_assert!(used <= input.len());
+                    prop_assert_eq!(col.len(), rows + 1);
+                }
+                Err(_) => {
+                    prop_assert_eq!(col.len(), 1);
+                    prop_assert_eq!(col.bytes(), b"x");
+                }
+            }
+        }
+
+        #[test]
+        fn every_strict_prefix_is_an_error(values in prop::collection::vec("[a-zé]{1,8}", 1..50)) {
+            let enc = encoded(&values.iter().map(String::as_str).collect::<Vec<_>>());
+            for cut in 0..enc.len() {
+                let mut col = StringColumn::default();
+                let err = decode_strings(&enc[..cut], values.len(), &mut col).unwrap_err();
+                let truncated = matches!(err, CodecError::Truncated { .. });
+                prop_assert!(truncated, "{err:?}");
+                prop_assert!(col.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn round_trips_0_1_and_64k_rows() {
+        round_trip(&[]);
+        round_trip(&[String::new()]);
+        round_trip(&["ünïcödé 🚀".to_owned()]);
+        let ids: Vec<String> = (0..65_536u64)
+            .map(|i| format!("{:016x}-{:08}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15), i))
+            .collect();
+        round_trip(&ids);
+        // Equal lengths cost one constant block: 9 bytes plus the bytes themselves.
+        let enc = encoded(&ids.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(enc.len(), 9 + 65_536 * 25);
+        let mixed: Vec<String> = (0..65_536).map(|i| "é".repeat(i % 5)).collect();
+        round_trip(&mixed);
+    }
+
+    #[test]
+    fn bad_utf8_and_split_characters_are_errors() {
+        // Lengths [1, 1] over "é" split the character in two.
+        let mut enc = Vec::new();
+        ints::encode_u32(&[1, 1], &mut enc);
+        enc.extend_from_slice("é".as_bytes());
+        let mut col = StringColumn::default();
+        let err = decode_strings(&enc, 2, &mut col).unwrap_err();
+        assert!(matches!(err, CodecError::InvalidUtf8));
+        assert!(col.is_empty());
+
+        let mut enc = Vec::new();
+        ints::encode_u32(&[2], &mut enc);
+        enc.extend_from_slice(&[0xC3, 0x28]);
+        let err = decode_strings(&enc, 1, &mut col).unwrap_err();
+        assert!(matches!(err, CodecError::InvalidUtf8));
+    }
+
+    #[test]
+    fn lengths_past_the_input_are_truncation_not_allocation() {
+        let mut enc = Vec::new();
+        ints::encode_u32(&[u32::MAX; 3], &mut enc);
+        let err = decode_strings(&enc, 3, &mut StringColumn::default()).unwrap_err();
+        assert!(matches!(err, CodecError::Truncated { available: 9, .. }));
+        // Negative lengths never become sizes.
+        let mut enc = Vec::new();
+        ints::encode_i64(&[-1], &mut enc);
+        let err = decode_strings(&enc, 1, &mut StringColumn::default()).unwrap_err();
+        assert!(matches!(err, CodecError::ValueOutOfRange(-1)));
+    }
 }

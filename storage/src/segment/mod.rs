@@ -16,6 +16,9 @@ pub mod format;
 pub mod reader;
 pub mod writer;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 
 pub use footer::{BlockMeta, Footer};
