@@ -10,7 +10,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const COUNTRIES: [&str; 20] = [
-    "US", "GB", "DE", "FR", "IN", "BR", "JP", "CA", "AU", "ES", "IT", "MX", "NL", "SE", "PL", "KR", "ID", "TR", "AR", "ZA",
+    "US", "GB", "DE", "FR", "IN", "BR", "JP", "CA", "AU", "ES", "IT", "MX", "NL", "SE", "PL", "KR",
+    "ID", "TR", "AR", "ZA",
 ];
 const DEVICES: [&str; 4] = ["mobile", "desktop", "tablet", "ctv"];
 const OSES: [&str; 5] = ["android", "ios", "windows", "macos", "linux"];
@@ -68,18 +69,26 @@ impl Synth {
                 acc
             })
             .collect();
-        Synth { rng: StdRng::seed_from_u64(config.seed), config, campaign_cdf, serial: 0 }
+        Synth {
+            rng: StdRng::seed_from_u64(config.seed),
+            config,
+            campaign_cdf,
+            serial: 0,
+        }
     }
 
     fn campaign(&mut self) -> usize {
         let total = self.campaign_cdf.last().copied().unwrap_or(1.0);
         let x = self.rng.random::<f64>() * total;
-        self.campaign_cdf.partition_point(|&c| c < x).min(self.campaign_cdf.len() - 1)
+        self.campaign_cdf
+            .partition_point(|&c| c < x)
+            .min(self.campaign_cdf.len() - 1)
     }
 
     fn ts(&mut self) -> i64 {
         // Diurnal: more traffic in the day (rejection sampling on a sine over the day).
-        let day = i64::from(self.config.first_day + self.rng.random_range(0..self.config.days.max(1)));
+        let day =
+            i64::from(self.config.first_day + self.rng.random_range(0..self.config.days.max(1)));
         loop {
             let t: f64 = self.rng.random();
             let weight = 0.6 + 0.4 * (std::f64::consts::TAU * (t - 0.3)).sin();
@@ -92,7 +101,14 @@ impl Synth {
     fn uuid(&mut self) -> String {
         let a: u128 = self.rng.random();
         let h = format!("{a:032x}");
-        format!("{}-{}-4{}-a{}-{}", &h[..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+        format!(
+            "{}-{}-4{}-a{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[13..16],
+            &h[17..20],
+            &h[20..32]
+        )
     }
 
     /// Appends `impressions` impressions and the clicks, conversions and bid requests that go
@@ -102,9 +118,16 @@ impl Synth {
             self.serial += 1;
             let c = self.campaign();
             let campaign = format!("cmp-{c}");
-            let creative = format!("cr-{c}-{}", self.rng.random_range(0..self.config.creatives_per_campaign.max(1)));
+            let creative = format!(
+                "cr-{c}-{}",
+                self.rng
+                    .random_range(0..self.config.creatives_per_campaign.max(1))
+            );
             let user = format!("u-{}", self.rng.random_range(0..self.config.users.max(1)));
-            let site = format!("site-{}.example.com", self.rng.random_range(0..self.config.sites.max(1)));
+            let site = format!(
+                "site-{}.example.com",
+                self.rng.random_range(0..self.config.sites.max(1))
+            );
             let country = COUNTRIES[self.rng.random_range(0..COUNTRIES.len())];
             let device = DEVICES[self.rng.random_range(0..DEVICES.len())];
             let os = OSES[self.rng.random_range(0..OSES.len())];
@@ -137,11 +160,15 @@ impl Synth {
                     v.event_type = EventType::Conversion;
                     v.ts = k.ts + self.rng.random_range(1_000_000..3_600_000_000);
                     v.conversion_type = CONVERSIONS[self.rng.random_range(0..CONVERSIONS.len())];
-                    v.revenue_micros = if v.conversion_type == "purchase" { self.rng.random_range(1_000_000..200_000_000) } else { 0 };
+                    v.revenue_micros = if v.conversion_type == "purchase" {
+                        self.rng.random_range(1_000_000..200_000_000)
+                    } else {
+                        0
+                    };
                     batch.push(&v);
                 }
             }
-            if self.serial % 10 == 0 {
+            if self.serial.is_multiple_of(10) {
                 let auction = self.uuid();
                 let mut b = EventRef::new(&auction, EventType::BidRequest, ts, &campaign);
                 b.user_id = &user;
@@ -153,7 +180,9 @@ impl Synth {
                 b.bid_price_micros = b.bid_floor_micros + self.rng.random_range(0..1_000_000);
                 b.won = self.rng.random::<f64>() < 0.3;
                 if b.won {
-                    b.clearing_price_micros = self.rng.random_range(b.bid_floor_micros..=b.bid_price_micros);
+                    b.clearing_price_micros = self
+                        .rng
+                        .random_range(b.bid_floor_micros..=b.bid_price_micros);
                     b.cost_micros = b.clearing_price_micros / 1000;
                 }
                 batch.push(&b);

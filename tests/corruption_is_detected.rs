@@ -2,6 +2,12 @@
 //! Complete WAL records before a torn tail are recovered; damage anywhere else is an error naming
 //! the file and offset, never data; `adstore inspect` exits non-zero on it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a test failure"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -12,29 +18,46 @@ use adstore_storage::{Error, ReadContext, ScanFilter, Store, StoreOptions};
 use common::{DAY0, id_counts, ids, impressions};
 
 fn options() -> StoreOptions {
-    StoreOptions { background_flush: false, ..StoreOptions::default() }
+    StoreOptions {
+        background_flush: false,
+        ..StoreOptions::default()
+    }
 }
 
 /// A store whose WAL holds `batches` records of 100 rows each (nothing flushed).
 fn store_with_wal(dir: &Path, batches: usize) -> PathBuf {
     let store = Store::open(dir, options()).unwrap();
     for b in 0..batches {
-        store.append(&impressions(&ids(&format!("w{b}"), 0..100), DAY0)).unwrap();
+        store
+            .append(&impressions(&ids(&format!("w{b}"), 0..100), DAY0))
+            .unwrap();
     }
     drop(store);
     let files = list_wal_files(&dir.join("wal")).unwrap();
-    files.iter().rev().find(|(_, p)| std::fs::metadata(p).unwrap().len() > 24).unwrap().1.clone()
+    files
+        .iter()
+        .rev()
+        .find(|(_, p)| std::fs::metadata(p).unwrap().len() > 24)
+        .unwrap()
+        .1
+        .clone()
 }
 
 fn segment_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> =
-        std::fs::read_dir(dir.join("segments")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("segments"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     v.sort();
     v
 }
 
 fn inspect(path: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_adstore")).arg("inspect").arg(path).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_adstore"))
+        .arg("inspect")
+        .arg(path)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -47,11 +70,20 @@ fn a_wal_truncated_mid_record_keeps_every_complete_record() {
     drop(f);
     let store = Store::open(dir.path(), options()).unwrap();
     let counts = id_counts(&store.snapshot());
-    assert_eq!(counts.len(), 400, "the four complete records are recovered, the torn one dropped");
+    assert_eq!(
+        counts.len(),
+        400,
+        "the four complete records are recovered, the torn one dropped"
+    );
     // The torn tail was truncated: the store keeps working and a reopen sees the same.
-    store.append(&impressions(&ids("after", 0..10), DAY0)).unwrap();
+    store
+        .append(&impressions(&ids("after", 0..10), DAY0))
+        .unwrap();
     drop(store);
-    assert_eq!(id_counts(&Store::open(dir.path(), options()).unwrap().snapshot()).len(), 410);
+    assert_eq!(
+        id_counts(&Store::open(dir.path(), options()).unwrap().snapshot()).len(),
+        410
+    );
 }
 
 #[test]
@@ -65,7 +97,10 @@ fn a_flipped_byte_in_a_middle_wal_record_is_an_error_naming_file_and_offset() {
     let err = Store::open(dir.path(), options()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::Wal(_)), "{msg}");
-    assert!(msg.contains(&wal.display().to_string()) && msg.contains("offset"), "{msg}");
+    assert!(
+        msg.contains(&wal.display().to_string()) && msg.contains("offset"),
+        "{msg}"
+    );
     assert!(!inspect(&wal).status.success());
     assert!(!inspect(dir.path()).status.success());
 }
@@ -88,11 +123,16 @@ fn a_flipped_byte_in_a_segment_block_fails_the_scan_and_inspect() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path(), options()).unwrap();
-        store.append(&impressions(&ids("s", 0..2000), DAY0)).unwrap();
+        store
+            .append(&impressions(&ids("s", 0..2000), DAY0))
+            .unwrap();
         store.flush().unwrap();
     }
     let seg = segment_files(dir.path()).into_iter().next().unwrap();
-    assert!(inspect(&seg).status.success(), "a healthy segment inspects clean");
+    assert!(
+        inspect(&seg).status.success(),
+        "a healthy segment inspects clean"
+    );
     assert!(inspect(dir.path()).status.success());
     let mut bytes = std::fs::read(&seg).unwrap();
     bytes[40] ^= 0x10; // inside the first block (event_id of block 0)
@@ -108,10 +148,17 @@ fn a_flipped_byte_in_a_segment_block_fails_the_scan_and_inspect() {
         .find_map(Result::err)
         .expect("the scan must fail");
     assert!(matches!(err, Error::ChecksumMismatch { .. }), "{err}");
-    assert!(err.to_string().contains(&seg.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&seg.display().to_string()),
+        "{err}"
+    );
     let out = inspect(&seg);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -131,7 +178,10 @@ fn truncated_or_extended_segments_are_refused_at_open() {
         }
         std::fs::write(&seg, &bytes).unwrap();
         let err = Store::open(dir.path(), options()).unwrap_err();
-        assert!(err.to_string().contains(&seg.display().to_string()), "{damage}: {err}");
+        assert!(
+            err.to_string().contains(&seg.display().to_string()),
+            "{damage}: {err}"
+        );
         assert!(!inspect(&seg).status.success(), "{damage}");
     }
 }
@@ -162,5 +212,8 @@ fn a_manifest_from_an_unknown_format_version_fails_clearly() {
     bytes[4] = 99;
     std::fs::write(&path, &bytes).unwrap();
     let err = Store::open(dir.path(), options()).unwrap_err();
-    assert!(matches!(err, Error::UnsupportedVersion { version: 99, .. }), "{err}");
+    assert!(
+        matches!(err, Error::UnsupportedVersion { version: 99, .. }),
+        "{err}"
+    );
 }

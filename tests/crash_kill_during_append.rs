@@ -6,6 +6,12 @@
 //!
 //! The child is this same test binary, re-run with `ADSTORE_CRASH_CHILD` set.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a test failure"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -24,7 +30,9 @@ const CHILD_ENV: &str = "ADSTORE_CRASH_CHILD";
 
 fn batch(id: u64) -> EventBatch {
     let ids: Vec<String> = (0..ROWS_PER_BATCH).map(|j| format!("b{id}-{j}")).collect();
-    let campaigns: Vec<String> = (0..ROWS_PER_BATCH).map(|j| format!("cmp-{}", (id as usize + j) % 7)).collect();
+    let campaigns: Vec<String> = (0..ROWS_PER_BATCH)
+        .map(|j| format!("cmp-{}", (id as usize + j) % 7))
+        .collect();
     EventBatch::from_events(ids.iter().zip(&campaigns).enumerate().map(|(j, (e, c))| {
         // Two days, so flushes write several partitions.
         let ts = common::DAY0 + (id as i64 % 2) * 86_400_000_000 + j as i64 * 1_000;
@@ -38,8 +46,13 @@ fn batch(id: u64) -> EventBatch {
 /// be dropped as duplicates); sleeps at crash points chosen by the parent.
 #[test]
 fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
-    let start: u64 = std::env::var("ADSTORE_CRASH_START").unwrap().parse().unwrap();
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let start: u64 = std::env::var("ADSTORE_CRASH_START")
+        .unwrap()
+        .parse()
+        .unwrap();
     let pause_at = std::env::var("ADSTORE_CRASH_PAUSE").unwrap_or_default();
     let hook = CrashHook(Arc::new(move |p: CrashPoint| {
         if p.to_string() == pause_at {
@@ -63,7 +76,12 @@ fn crash_child() {
         if id % 5 == 4 && id >= start + 3 {
             // A resend of an older, acknowledged batch: nothing of it may be stored again.
             let outcome = store.append(&batch(id - 3)).unwrap();
-            assert_eq!(outcome.accepted, 0, "resent batch {} was stored again", id - 3);
+            assert_eq!(
+                outcome.accepted,
+                0,
+                "resent batch {} was stored again",
+                id - 3
+            );
         }
     }
 }
@@ -74,7 +92,13 @@ fn acknowledged_batches_survive_sigkill_exactly_once() {
         return;
     }
     let exe = std::env::current_exe().unwrap();
-    let windows = ["wal-mid-record", "segment-mid-write", "manifest-temp-written", "manifest-renamed", ""];
+    let windows = [
+        "wal-mid-record",
+        "segment-mid-write",
+        "manifest-temp-written",
+        "manifest-renamed",
+        "",
+    ];
     let mut kills_by_window: BTreeMap<&str, usize> = BTreeMap::new();
     for seed in 0..8u64 {
         let dir = tempfile::tempdir().unwrap();
@@ -121,15 +145,25 @@ fn acknowledged_batches_survive_sigkill_exactly_once() {
                 }
             }
             child.wait().unwrap();
-            *kills_by_window.entry(if in_window { window } else { "random" }).or_default() += 1;
+            *kills_by_window
+                .entry(if in_window { window } else { "random" })
+                .or_default() += 1;
             let sent_up_to = acked.iter().max().map_or(0, |m| m + 1);
             next_start = sent_up_to + 1;
             verify(dir.path(), &acked, sent_up_to);
         }
     }
     eprintln!("kills per window: {kills_by_window:?}");
-    for w in ["wal-mid-record", "segment-mid-write", "manifest-temp-written", "manifest-renamed"] {
-        assert!(kills_by_window.get(w).copied().unwrap_or(0) >= 2, "too few kills in {w}: {kills_by_window:?}");
+    for w in [
+        "wal-mid-record",
+        "segment-mid-write",
+        "manifest-temp-written",
+        "manifest-renamed",
+    ] {
+        assert!(
+            kills_by_window.get(w).copied().unwrap_or(0) >= 2,
+            "too few kills in {w}: {kills_by_window:?}"
+        );
     }
     assert!(kills_by_window.values().sum::<usize>() >= 30);
 }
@@ -137,20 +171,44 @@ fn acknowledged_batches_survive_sigkill_exactly_once() {
 /// Reopens twice: every acked row exactly once, no row of a batch never sent, same content.
 fn verify(dir: &std::path::Path, acked: &[u64], sent_up_to: u64) {
     let first = {
-        let store = Store::open(dir, StoreOptions { background_flush: false, ..StoreOptions::default() }).unwrap();
+        let store = Store::open(
+            dir,
+            StoreOptions {
+                background_flush: false,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
         let counts = common::id_counts(&store.snapshot());
         for (id, n) in &counts {
             assert_eq!(*n, 1, "{id} stored {n} times");
             let batch: u64 = id[1..id.find('-').unwrap()].parse().unwrap();
-            assert!(batch <= sent_up_to, "{id} belongs to batch {batch}, never sent (last sent {sent_up_to})");
+            assert!(
+                batch <= sent_up_to,
+                "{id} belongs to batch {batch}, never sent (last sent {sent_up_to})"
+            );
         }
         for &b in acked {
             for j in 0..ROWS_PER_BATCH {
-                assert!(counts.contains_key(&format!("b{b}-{j}")), "acknowledged b{b}-{j} lost");
+                assert!(
+                    counts.contains_key(&format!("b{b}-{j}")),
+                    "acknowledged b{b}-{j} lost"
+                );
             }
         }
         common::rows(&store)
     };
-    let store = Store::open(dir, StoreOptions { background_flush: false, ..StoreOptions::default() }).unwrap();
-    assert_eq!(common::rows(&store), first, "a second reopen changed the content");
+    let store = Store::open(
+        dir,
+        StoreOptions {
+            background_flush: false,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        common::rows(&store),
+        first,
+        "a second reopen changed the content"
+    );
 }

@@ -1,6 +1,12 @@
 //! One writer per data directory; read-only opens work beside it, see every acknowledged event
 //! (WAL included) and never modify the directory.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a test failure"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -13,7 +19,10 @@ fn listing(dir: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
     let mut out = BTreeMap::new();
     for entry in walk(dir) {
         let m = std::fs::metadata(&entry).unwrap();
-        out.insert(entry.display().to_string(), (m.len(), m.modified().unwrap()));
+        out.insert(
+            entry.display().to_string(),
+            (m.len(), m.modified().unwrap()),
+        );
     }
     out
 }
@@ -36,27 +45,50 @@ fn a_second_writer_is_refused_with_the_owners_pid() {
     let dir = tempfile::tempdir().unwrap();
     let _writer = Store::open(dir.path(), StoreOptions::default()).unwrap();
     let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
-    assert!(matches!(&err, Error::Locked { pid, .. } if *pid == std::process::id().to_string()), "{err}");
+    assert!(
+        matches!(&err, Error::Locked { pid, .. } if *pid == std::process::id().to_string()),
+        "{err}"
+    );
     assert!(err.to_string().contains(&std::process::id().to_string()));
 }
 
 #[test]
 fn read_only_sees_acknowledged_events_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let writer = Store::open(dir.path(), StoreOptions { background_flush: false, ..StoreOptions::default() }).unwrap();
-    writer.append(&impressions(&ids("seg", 0..1000), DAY0)).unwrap();
+    let writer = Store::open(
+        dir.path(),
+        StoreOptions {
+            background_flush: false,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    writer
+        .append(&impressions(&ids("seg", 0..1000), DAY0))
+        .unwrap();
     writer.flush().unwrap();
-    writer.append(&impressions(&ids("wal", 0..250), DAY0)).unwrap();
+    writer
+        .append(&impressions(&ids("wal", 0..250), DAY0))
+        .unwrap();
     let before = listing(dir.path());
     let reader = Store::open_read_only(dir.path()).unwrap();
     let counts = id_counts(&reader.snapshot());
     assert_eq!(counts.len(), 1250, "segments and WAL both visible");
     assert!(reader.append(&impressions(&ids("x", 0..1), DAY0)).is_err());
     drop(reader);
-    assert_eq!(listing(dir.path()), before, "a read-only open modified the directory");
+    assert_eq!(
+        listing(dir.path()),
+        before,
+        "a read-only open modified the directory"
+    );
     // And it keeps working while the writer goes on.
-    writer.append(&impressions(&ids("more", 0..10), DAY0)).unwrap();
-    assert_eq!(id_counts(&Store::open_read_only(dir.path()).unwrap().snapshot()).len(), 1260);
+    writer
+        .append(&impressions(&ids("more", 0..10), DAY0))
+        .unwrap();
+    assert_eq!(
+        id_counts(&Store::open_read_only(dir.path()).unwrap().snapshot()).len(),
+        1260
+    );
 }
 
 #[test]

@@ -12,7 +12,10 @@ use anyhow::Context;
 pub fn run(data: &Path, impressions: u64, seed: u64) -> anyhow::Result<ExitCode> {
     let store = Store::open(data, StoreOptions::default())
         .with_context(|| format!("opening store {}", data.display()))?;
-    let mut synth = Synth::new(SynthConfig { seed, ..SynthConfig::default() });
+    let mut synth = Synth::new(SynthConfig {
+        seed,
+        ..SynthConfig::default()
+    });
     let started = Instant::now();
     let (mut accepted, mut duplicates, mut rows) = (0u64, 0u64, 0u64);
     let mut left = impressions;
@@ -32,7 +35,10 @@ pub fn run(data: &Path, impressions: u64, seed: u64) -> anyhow::Result<ExitCode>
     );
     let flush_started = Instant::now();
     store.flush().context("flush")?;
-    println!("flushed to segments in {:.2} s", flush_started.elapsed().as_secs_f64());
+    println!(
+        "flushed to segments in {:.2} s",
+        flush_started.elapsed().as_secs_f64()
+    );
     let stats = store.stats();
     store.close().context("close")?;
     println!(

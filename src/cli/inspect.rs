@@ -17,7 +17,10 @@ pub fn run(path: &Path, blocks: bool) -> anyhow::Result<ExitCode> {
         match path.extension().and_then(|e| e.to_str()) {
             Some("seg") => inspect_segment(path, true, blocks).map(|_| ExitCode::SUCCESS),
             Some("wal") => inspect_wal(path).map(|_| ExitCode::SUCCESS),
-            _ => bail!("{}: not a data directory, .seg or .wal file", path.display()),
+            _ => bail!(
+                "{}: not a data directory, .seg or .wal file",
+                path.display()
+            ),
         }
     }
 }
@@ -35,7 +38,10 @@ fn inspect_dir(dir: &Path, blocks: bool) -> anyhow::Result<ExitCode> {
         stats.memtable_rows,
         stats.wal_bytes
     );
-    println!("  {:<18} {:>12} {:>9} {:>14}", "partition", "rows", "segments", "bytes");
+    println!(
+        "  {:<18} {:>12} {:>9} {:>14}",
+        "partition", "rows", "segments", "bytes"
+    );
     for (p, rows, segs, bytes) in &stats.partitions {
         println!("  {:<18} {rows:>12} {segs:>9} {bytes:>14}", p.to_string());
     }
@@ -54,15 +60,26 @@ fn inspect_dir(dir: &Path, blocks: bool) -> anyhow::Result<ExitCode> {
     for (_, path) in list_wal_files(&dir.join(WAL_DIR))? {
         inspect_wal(&path)?;
     }
-    println!("all CRCs verified: {} segments, WAL files in {}", snapshot.segments().len(), dir.join(WAL_DIR).display());
+    println!(
+        "all CRCs verified: {} segments, WAL files in {}",
+        snapshot.segments().len(),
+        dir.join(WAL_DIR).display()
+    );
     let _ = dir.join(SEGMENTS_DIR);
     Ok(ExitCode::SUCCESS)
 }
 
 /// Verifies one segment; prints its footer (and block index when asked); returns per-column
 /// (column, stored bytes, raw bytes).
-fn inspect_segment(path: &Path, print_sizes: bool, blocks: bool) -> anyhow::Result<Vec<(ColumnId, u64, u64)>> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+fn inspect_segment(
+    path: &Path,
+    print_sizes: bool,
+    blocks: bool,
+) -> anyhow::Result<Vec<(ColumnId, u64, u64)>> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let id = SegmentId::from_file_name(name).unwrap_or(SegmentId(0));
     let reader = SegmentReader::open(path, id)?;
     let mut ctx = ReadContext::new()?;
@@ -86,7 +103,10 @@ fn inspect_segment(path: &Path, print_sizes: bool, blocks: bool) -> anyhow::Resu
         for col in ColumnId::ALL {
             let meta = &f.columns[col.index()];
             for (b, m) in meta.blocks.iter().enumerate() {
-                println!("    {col:<22} block {b:>4} offset {:>10} len {:>8} min {:>20} max {:>20}", m.offset, m.len, m.min, m.max);
+                println!(
+                    "    {col:<22} block {b:>4} offset {:>10} len {:>8} min {:>20} max {:>20}",
+                    m.offset, m.len, m.min, m.max
+                );
             }
         }
     }
@@ -98,7 +118,10 @@ fn inspect_segment(path: &Path, print_sizes: bool, blocks: bool) -> anyhow::Resu
 }
 
 fn print_column_sizes(totals: &[(u64, u64)], rows: u64) {
-    println!("  {:<22} {:>14} {:>14} {:>8} {:>12}", "column", "stored bytes", "raw bytes", "ratio", "bytes/row");
+    println!(
+        "  {:<22} {:>14} {:>14} {:>8} {:>12}",
+        "column", "stored bytes", "raw bytes", "ratio", "bytes/row"
+    );
     let (mut s_all, mut r_all) = (0u64, 0u64);
     for (col, (stored, raw)) in ColumnId::ALL.iter().zip(totals) {
         s_all += stored;
@@ -125,9 +148,17 @@ fn inspect_wal(path: &Path) -> anyhow::Result<()> {
         (Some(a), Some(b)) => format!("LSN {}..={}", a.lsn, b.lsn),
         _ => "no records".to_owned(),
     };
-    println!("wal {}: {} records, {lsns}, {rows} rows, {} bytes: CRCs ok", path.display(), c.records.len(), c.file_len);
+    println!(
+        "wal {}: {} records, {lsns}, {rows} rows, {} bytes: CRCs ok",
+        path.display(),
+        c.records.len(),
+        c.file_len
+    );
     if let Some(reason) = c.torn_tail {
-        println!("  torn tail after offset {} ({reason}): never acknowledged; the writer truncates it on open", c.valid_len);
+        println!(
+            "  torn tail after offset {} ({reason}): never acknowledged; the writer truncates it on open",
+            c.valid_len
+        );
     }
     Ok(())
 }

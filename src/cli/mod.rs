@@ -57,7 +57,9 @@ enum Command {
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -68,6 +70,10 @@ pub fn init_logging(format: LogFormat) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect { path, blocks } => inspect::run(&path, blocks),
-        Command::Demo { data, impressions, seed } => demo::run(&data, impressions, seed),
+        Command::Demo {
+            data,
+            impressions,
+            seed,
+        } => demo::run(&data, impressions, seed),
     }
 }

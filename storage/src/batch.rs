@@ -18,7 +18,10 @@ pub struct StringColumn {
 
 impl Default for StringColumn {
     fn default() -> Self {
-        StringColumn { offsets: vec![0], bytes: Vec::new() }
+        StringColumn {
+            offsets: vec![0],
+            bytes: Vec::new(),
+        }
     }
 }
 
@@ -27,7 +30,10 @@ impl StringColumn {
     pub fn with_capacity(rows: usize, bytes: usize) -> StringColumn {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        StringColumn { offsets, bytes: Vec::with_capacity(bytes) }
+        StringColumn {
+            offsets,
+            bytes: Vec::with_capacity(bytes),
+        }
     }
 
     /// Builds a column from its parts; `None` when the offsets are not a valid partition of `bytes`
@@ -250,7 +256,10 @@ impl Event {
 
 /// A batch of events, column by column. Every column has [`EventBatch::len`] values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[expect(missing_docs, reason = "one field per schema column, see schema::ColumnId")]
+#[expect(
+    missing_docs,
+    reason = "one field per schema column, see schema::ColumnId"
+)]
 pub struct EventBatch {
     pub event_id: StringColumn,
     pub event_type: Vec<EventType>,

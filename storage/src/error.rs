@@ -109,6 +109,10 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn io(self, op: &'static str, path: &std::path::Path) -> Result<T> {
-        self.map_err(|source| Error::Io { op, path: path.to_path_buf(), source })
+        self.map_err(|source| Error::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }

@@ -8,7 +8,9 @@ use crate::error::{IoContext, Result};
 /// fsyncs a directory, making the creation, rename or removal of its entries durable. Without
 /// it a crash after `rename` can bring back the old name on ext4 and XFS.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).io("fsync directory", dir)
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .io("fsync directory", dir)
 }
 
 /// Writes `bytes` to `path` atomically: `path.tmp`, fsync, rename, fsync the directory. A crash

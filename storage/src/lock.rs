@@ -23,7 +23,13 @@ impl WriterLock {
     /// Takes the lock of `dir`, or fails naming the pid of the process that holds it.
     pub fn acquire(dir: &Path) -> Result<WriterLock> {
         let path = dir.join(LOCK_FILE);
-        let mut file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).io("open", &path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .io("open", &path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -32,7 +38,11 @@ impl WriterLock {
                 let pid = pid.trim();
                 return Err(Error::Locked {
                     dir: dir.to_path_buf(),
-                    pid: if pid.is_empty() { "unknown".into() } else { pid.to_owned() },
+                    pid: if pid.is_empty() {
+                        "unknown".into()
+                    } else {
+                        pid.to_owned()
+                    },
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(e).io("lock", &path),

@@ -61,7 +61,12 @@ pub struct Manifest {
 impl Manifest {
     /// The manifest of a new, empty store.
     pub fn new(bucket_count: u16) -> Manifest {
-        Manifest { bucket_count, next_segment_id: 1, wal_replay_from: 1, segments: Vec::new() }
+        Manifest {
+            bucket_count,
+            next_segment_id: 1,
+            wal_replay_from: 1,
+            segments: Vec::new(),
+        }
     }
 
     /// Serializes the manifest.
@@ -71,7 +76,11 @@ impl Manifest {
         body.extend_from_slice(&0u16.to_le_bytes());
         body.extend_from_slice(&self.next_segment_id.to_le_bytes());
         body.extend_from_slice(&self.wal_replay_from.to_le_bytes());
-        body.extend_from_slice(&u32::try_from(self.segments.len()).unwrap_or(u32::MAX).to_le_bytes());
+        body.extend_from_slice(
+            &u32::try_from(self.segments.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
         for s in &self.segments {
             body.extend_from_slice(&s.id.0.to_le_bytes());
             body.extend_from_slice(&s.partition.day.to_le_bytes());
@@ -100,7 +109,10 @@ impl Manifest {
             reason,
         };
         if bytes.len() < HEADER_LEN {
-            return Err(corrupt(0, format!("{} bytes is shorter than the manifest header", bytes.len())));
+            return Err(corrupt(
+                0,
+                format!("{} bytes is shorter than the manifest header", bytes.len()),
+            ));
         }
         if bytes[..4] != MANIFEST_MAGIC {
             return Err(corrupt(0, "not an adstore manifest (bad magic)".into()));
@@ -122,7 +134,10 @@ impl Manifest {
         let stored = r.u32();
         let body = &bytes[HEADER_LEN..];
         if body.len() != body_len {
-            return Err(corrupt(HEADER_LEN, format!("body is {} bytes, header says {body_len}", body.len())));
+            return Err(corrupt(
+                HEADER_LEN,
+                format!("body is {} bytes, header says {body_len}", body.len()),
+            ));
         }
         let got = crc32fast::hash(body);
         if got != stored {
@@ -143,7 +158,10 @@ impl Manifest {
         let wal_replay_from = r.u64();
         let count = r.u32() as usize;
         if r.remaining() != count * ENTRY_LEN {
-            return Err(corrupt(r.at, format!("{count} segment entries do not fit {} bytes", r.remaining())));
+            return Err(corrupt(
+                r.at,
+                format!("{count} segment entries do not fit {} bytes", r.remaining()),
+            ));
         }
         if bucket_count == 0 {
             return Err(corrupt(HEADER_LEN, "bucket count is 0".into()));
@@ -163,7 +181,12 @@ impl Manifest {
                 bytes: r.u64(),
             });
         }
-        Ok(Manifest { bucket_count, next_segment_id, wal_replay_from, segments })
+        Ok(Manifest {
+            bucket_count,
+            next_segment_id,
+            wal_replay_from,
+            segments,
+        })
     }
 
     /// Reads `dir/MANIFEST`; `None` when the directory has none (a new store).
@@ -225,7 +248,10 @@ mod tests {
         m.wal_replay_from = 42;
         m.segments.push(SegmentEntry {
             id: SegmentId(3),
-            partition: PartitionKey { day: 20_000, bucket: 5 },
+            partition: PartitionKey {
+                day: 20_000,
+                bucket: 5,
+            },
             rows: 10,
             min_ts: -5,
             max_ts: 99,
@@ -249,7 +275,10 @@ mod tests {
             assert!(Manifest::decode(Path::new("M"), &b).is_err(), "flip at {i}");
         }
         for cut in 0..bytes.len() {
-            assert!(Manifest::decode(Path::new("M"), &bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                Manifest::decode(Path::new("M"), &bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
         let mut longer = bytes.clone();
         longer.push(0);
@@ -261,6 +290,9 @@ mod tests {
         let mut bytes = sample().encode();
         bytes[4] = 7;
         let err = Manifest::decode(Path::new("M"), &bytes).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedVersion { version: 7, .. }), "{err}");
+        assert!(
+            matches!(err, Error::UnsupportedVersion { version: 7, .. }),
+            "{err}"
+        );
     }
 }

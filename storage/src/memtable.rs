@@ -53,7 +53,9 @@ impl PartitionMemtable {
     /// Whether `event_id` (whose [`event_id_hash`] is `hash`) is held: exact.
     pub fn contains(&self, event_id: &str, hash: u64) -> bool {
         self.ids
-            .find(hash, |&(c, r)| self.chunks[c as usize].batch.event_id.get(r as usize) == event_id)
+            .find(hash, |&(c, r)| {
+                self.chunks[c as usize].batch.event_id.get(r as usize) == event_id
+            })
             .is_some()
     }
 
@@ -78,7 +80,10 @@ impl PartitionMemtable {
             self.ids.insert_unique(hash, (chunk_index, row), |_| hash);
         }
         self.rows += batch.len();
-        self.chunks.push(MemChunk { lsn, batch: Arc::new(batch) });
+        self.chunks.push(MemChunk {
+            lsn,
+            batch: Arc::new(batch),
+        });
     }
 }
 
@@ -94,7 +99,13 @@ pub struct Memtable {
 
 impl Default for Memtable {
     fn default() -> Self {
-        Memtable { partitions: HashMap::new(), rows: 0, bytes: 0, created: Instant::now(), first_lsn: None }
+        Memtable {
+            partitions: HashMap::new(),
+            rows: 0,
+            bytes: 0,
+            created: Instant::now(),
+            first_lsn: None,
+        }
     }
 }
 
@@ -107,7 +118,10 @@ impl Memtable {
         self.first_lsn.get_or_insert(lsn);
         self.rows += batch.len();
         self.bytes += batch.heap_bytes() + batch.len() * 9;
-        self.partitions.entry(partition).or_default().insert(lsn, batch, hashes);
+        self.partitions
+            .entry(partition)
+            .or_default()
+            .insert(lsn, batch, hashes);
     }
 
     /// The partition's rows, if any.

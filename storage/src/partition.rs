@@ -23,7 +23,10 @@ pub struct PartitionKey {
 impl PartitionKey {
     /// The partition of an event.
     pub fn of(ts: TimestampMicros, campaign_id: &str, bucket_count: u16) -> PartitionKey {
-        PartitionKey { day: day_of(ts), bucket: campaign_bucket(campaign_id, bucket_count) }
+        PartitionKey {
+            day: day_of(ts),
+            bucket: campaign_bucket(campaign_id, bucket_count),
+        }
     }
 }
 
@@ -37,7 +40,10 @@ impl fmt::Display for PartitionKey {
 /// it is part of the on-disk layout).
 pub fn campaign_bucket(campaign_id: &str, bucket_count: u16) -> u16 {
     let h = xxhash_rust::xxh3::xxh3_64(campaign_id.as_bytes());
-    #[expect(clippy::cast_possible_truncation, reason = "a value modulo a u16 fits a u16")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a value modulo a u16 fits a u16"
+    )]
     let bucket = (h % u64::from(bucket_count.max(1))) as u16;
     bucket
 }

@@ -256,7 +256,11 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "1..=31 and 1..=12")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "1..=31 and 1..=12"
+    )]
     let (m, d) = (m as u32, d as u32);
     (if m <= 2 { y + 1 } else { y }, m, d)
 }

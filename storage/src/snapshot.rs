@@ -39,8 +39,13 @@ impl ScanFilter {
     }
 
     /// Restricts `col` to one of `values`.
-    pub fn string_in(mut self, col: ColumnId, values: impl IntoIterator<Item = impl Into<String>>) -> ScanFilter {
-        self.string_in.push((col, values.into_iter().map(Into::into).collect()));
+    pub fn string_in(
+        mut self,
+        col: ColumnId,
+        values: impl IntoIterator<Item = impl Into<String>>,
+    ) -> ScanFilter {
+        self.string_in
+            .push((col, values.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -54,7 +59,9 @@ impl ScanFilter {
         self.int_ranges
             .iter()
             .filter(|(c, _, _)| *c == ColumnId::Ts)
-            .fold((i64::MIN, i64::MAX), |(lo, hi), &(_, l, h)| (lo.max(l), hi.min(h)))
+            .fold((i64::MIN, i64::MAX), |(lo, hi), &(_, l, h)| {
+                (lo.max(l), hi.min(h))
+            })
     }
 
     fn partition_may_match(&self, key: PartitionKey, bucket_count: u16) -> bool {
@@ -65,7 +72,11 @@ impl ScanFilter {
         self.string_in
             .iter()
             .filter(|(c, _)| *c == ColumnId::CampaignId)
-            .all(|(_, values)| values.iter().any(|v| campaign_bucket(v, bucket_count) == key.bucket))
+            .all(|(_, values)| {
+                values
+                    .iter()
+                    .any(|v| campaign_bucket(v, bucket_count) == key.bucket)
+            })
     }
 }
 
@@ -100,10 +111,13 @@ impl ScanUnit {
     /// Decodes the given columns only, in the order asked.
     pub fn read(&self, columns: &[ColumnId], ctx: &mut ReadContext) -> Result<Vec<ColumnData>> {
         match self {
-            ScanUnit::Block { segment, block } => {
-                columns.iter().map(|&c| segment.read_block(c, *block, ctx)).collect()
+            ScanUnit::Block { segment, block } => columns
+                .iter()
+                .map(|&c| segment.read_block(c, *block, ctx))
+                .collect(),
+            ScanUnit::Memtable { batch, .. } => {
+                Ok(columns.iter().map(|&c| memtable_column(batch, c)).collect())
             }
-            ScanUnit::Memtable { batch, .. } => Ok(columns.iter().map(|&c| memtable_column(batch, c)).collect()),
         }
     }
 }
@@ -113,7 +127,12 @@ fn memtable_column(batch: &EventBatch, col: ColumnId) -> ColumnData {
         ColumnKind::PlainString | ColumnKind::DictString => {
             ColumnData::Strings(batch.string_column(col).cloned().unwrap_or_default())
         }
-        ColumnKind::I64 => ColumnData::I64(batch.i64_column(col).map(<[i64]>::to_vec).unwrap_or_default()),
+        ColumnKind::I64 => ColumnData::I64(
+            batch
+                .i64_column(col)
+                .map(<[i64]>::to_vec)
+                .unwrap_or_default(),
+        ),
         ColumnKind::EventType => ColumnData::EventType(batch.event_type.clone()),
         ColumnKind::Bool => ColumnData::Bool(batch.won.clone()),
     }
@@ -133,7 +152,11 @@ impl Snapshot {
         chunks: Vec<(PartitionKey, Arc<EventBatch>)>,
         bucket_count: u16,
     ) -> Snapshot {
-        Snapshot { segments, chunks, bucket_count }
+        Snapshot {
+            segments,
+            chunks,
+            bucket_count,
+        }
     }
 
     /// The segments in the snapshot.
@@ -148,7 +171,8 @@ impl Snapshot {
 
     /// Rows in the snapshot.
     pub fn rows(&self) -> u64 {
-        self.segments.iter().map(|s| s.rows()).sum::<u64>() + self.chunks.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
+        self.segments.iter().map(|s| s.rows()).sum::<u64>()
+            + self.chunks.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
     }
 
     /// Every unit that may hold a row matching `filter`.
@@ -156,7 +180,10 @@ impl Snapshot {
         let mut units = Vec::new();
         for (partition, batch) in &self.chunks {
             if filter.partition_may_match(*partition, self.bucket_count) {
-                units.push(ScanUnit::Memtable { partition: *partition, batch: Arc::clone(batch) });
+                units.push(ScanUnit::Memtable {
+                    partition: *partition,
+                    batch: Arc::clone(batch),
+                });
             }
         }
         let (ts_lo, ts_hi) = filter.ts_bounds();
@@ -173,7 +200,10 @@ impl Snapshot {
             };
             for b in 0..segment.block_count() {
                 if block_may_match(segment, b, &block_checks)? {
-                    units.push(ScanUnit::Block { segment: Arc::clone(segment), block: b });
+                    units.push(ScanUnit::Block {
+                        segment: Arc::clone(segment),
+                        block: b,
+                    });
                 }
             }
         }
@@ -192,10 +222,17 @@ enum BlockCheck {
 }
 
 /// The block checks for a segment, or `None` when the segment cannot match at all.
-fn segment_checks(segment: &SegmentReader, filter: &ScanFilter, ctx: &mut ReadContext) -> Result<Option<Vec<BlockCheck>>> {
+fn segment_checks(
+    segment: &SegmentReader,
+    filter: &ScanFilter,
+    ctx: &mut ReadContext,
+) -> Result<Option<Vec<BlockCheck>>> {
     let mut checks = Vec::new();
     for &(col, lo, hi) in &filter.int_ranges {
-        if matches!(col.kind(), ColumnKind::I64 | ColumnKind::EventType | ColumnKind::Bool) {
+        if matches!(
+            col.kind(),
+            ColumnKind::I64 | ColumnKind::EventType | ColumnKind::Bool
+        ) {
             checks.push(BlockCheck::Range(col, lo, hi));
         }
     }
@@ -205,7 +242,9 @@ fn segment_checks(segment: &SegmentReader, filter: &ScanFilter, ctx: &mut ReadCo
                 let dict = segment.dictionary(*col, ctx)?;
                 let mut codes: Vec<i64> = values
                     .iter()
-                    .filter_map(|v| binary_search(&dict, v).map(|c| i64::try_from(c).unwrap_or(i64::MAX)))
+                    .filter_map(|v| {
+                        binary_search(&dict, v).map(|c| i64::try_from(c).unwrap_or(i64::MAX))
+                    })
                     .collect();
                 if codes.is_empty() {
                     return Ok(None);
@@ -214,7 +253,10 @@ fn segment_checks(segment: &SegmentReader, filter: &ScanFilter, ctx: &mut ReadCo
                 checks.push(BlockCheck::Codes(*col, codes));
             }
             ColumnKind::PlainString if col.has_bloom() => {
-                checks.push(BlockCheck::Bloom(*col, values.iter().map(|v| event_id_hash(v)).collect()));
+                checks.push(BlockCheck::Bloom(
+                    *col,
+                    values.iter().map(|v| event_id_hash(v)).collect(),
+                ));
             }
             _ => {}
         }

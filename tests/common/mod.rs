@@ -1,10 +1,17 @@
 //! Helpers shared by the end-to-end tests.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a test failure"
+)]
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
-use adstore_storage::{ColumnData, ColumnId, EventBatch, EventRef, EventType, ReadContext, ScanFilter, Snapshot, Store};
+use adstore_storage::{
+    ColumnData, ColumnId, EventBatch, EventRef, EventType, ReadContext, ScanFilter, Snapshot, Store,
+};
 
 /// 2025-11-22T00:00:00Z in µs.
 pub const DAY0: i64 = 20_414 * 86_400 * 1_000_000;
@@ -16,7 +23,9 @@ pub fn id_counts(snapshot: &Snapshot) -> BTreeMap<String, usize> {
     for unit in snapshot.plan(&ScanFilter::all(), &mut ctx).unwrap() {
         let cols = unit.read(&[ColumnId::EventId], &mut ctx).unwrap();
         for i in 0..cols[0].len() {
-            *counts.entry(cols[0].str_at(i).unwrap().to_owned()).or_insert(0) += 1;
+            *counts
+                .entry(cols[0].str_at(i).unwrap().to_owned())
+                .or_insert(0) += 1;
         }
     }
     counts
@@ -27,12 +36,24 @@ pub fn rows(store: &Store) -> Vec<(String, i64, String, i64)> {
     let snapshot = store.snapshot();
     let mut ctx = ReadContext::new().unwrap();
     let mut out = Vec::new();
-    let cols = [ColumnId::EventId, ColumnId::Ts, ColumnId::CampaignId, ColumnId::CostMicros];
+    let cols = [
+        ColumnId::EventId,
+        ColumnId::Ts,
+        ColumnId::CampaignId,
+        ColumnId::CostMicros,
+    ];
     for unit in snapshot.plan(&ScanFilter::all(), &mut ctx).unwrap() {
         let c = unit.read(&cols, &mut ctx).unwrap();
-        let (ColumnData::I64(ts), ColumnData::I64(cost)) = (&c[1], &c[3]) else { panic!("types") };
+        let (ColumnData::I64(ts), ColumnData::I64(cost)) = (&c[1], &c[3]) else {
+            panic!("types")
+        };
         for i in 0..c[0].len() {
-            out.push((c[0].str_at(i).unwrap().to_owned(), ts[i], c[2].str_at(i).unwrap().to_owned(), cost[i]));
+            out.push((
+                c[0].str_at(i).unwrap().to_owned(),
+                ts[i],
+                c[2].str_at(i).unwrap().to_owned(),
+                cost[i],
+            ));
         }
     }
     out.sort();
@@ -41,7 +62,10 @@ pub fn rows(store: &Store) -> Vec<(String, i64, String, i64)> {
 
 /// A batch of impressions with the given ids, all at `ts`, in campaign `cmp-<id len % 5>`.
 pub fn impressions(ids: &[String], ts: i64) -> EventBatch {
-    let campaigns: Vec<String> = ids.iter().map(|id| format!("cmp-{}", id.len() % 5)).collect();
+    let campaigns: Vec<String> = ids
+        .iter()
+        .map(|id| format!("cmp-{}", id.len() % 5))
+        .collect();
     EventBatch::from_events(ids.iter().zip(&campaigns).map(|(id, c)| {
         let mut e = EventRef::new(id, EventType::Impression, ts, c);
         e.user_id = "u-1";

@@ -39,7 +39,11 @@ impl DedupIndex {
             map: hashbrown::HashMap::with_hasher(IdentityBuild),
             partitions: Vec::new(),
             slots: HashMap::new(),
-            mask: if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 },
+            mask: if bits == 64 {
+                u64::MAX
+            } else {
+                (1u64 << bits) - 1
+            },
             window: window_micros.max(0),
             watermark: None,
             evicted_before_day: i32::MIN,
@@ -97,9 +101,14 @@ impl DedupIndex {
         let cutoff_day = day_of(ts.saturating_sub(self.window));
         if cutoff_day > self.evicted_before_day {
             self.evicted_before_day = cutoff_day;
-            let keep: Vec<bool> = self.partitions.iter().map(|p| p.day >= cutoff_day).collect();
+            let keep: Vec<bool> = self
+                .partitions
+                .iter()
+                .map(|p| p.day >= cutoff_day)
+                .collect();
             if keep.iter().any(|k| !k) {
-                self.map.retain(|_, slot| *slot == MULTI || keep[*slot as usize]);
+                self.map
+                    .retain(|_, slot| *slot == MULTI || keep[*slot as usize]);
             }
         }
     }
@@ -111,7 +120,10 @@ impl DedupIndex {
 
     /// Partitions of days still indexed (what [`Candidates::Any`] means).
     pub fn indexed_partitions(&self) -> impl Iterator<Item = PartitionKey> + '_ {
-        self.partitions.iter().copied().filter(|p| p.day >= self.evicted_before_day)
+        self.partitions
+            .iter()
+            .copied()
+            .filter(|p| p.day >= self.evicted_before_day)
     }
 
     /// Fingerprints held.

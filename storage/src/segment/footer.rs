@@ -92,7 +92,11 @@ impl Footer {
         out.extend_from_slice(&self.block_count.to_le_bytes());
         out.extend_from_slice(&self.partition.day.to_le_bytes());
         out.extend_from_slice(&self.partition.bucket.to_le_bytes());
-        out.extend_from_slice(&u16::try_from(self.columns.len()).unwrap_or(u16::MAX).to_le_bytes());
+        out.extend_from_slice(
+            &u16::try_from(self.columns.len())
+                .unwrap_or(u16::MAX)
+                .to_le_bytes(),
+        );
         out.extend_from_slice(&self.min_ts.to_le_bytes());
         out.extend_from_slice(&self.max_ts.to_le_bytes());
         for c in &self.columns {
@@ -120,7 +124,11 @@ impl Footer {
                 out.extend_from_slice(&len.to_le_bytes());
             }
         }
-        out.extend_from_slice(&u32::try_from(self.key_blocks.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(
+            &u32::try_from(self.key_blocks.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
         for k in &self.key_blocks {
             out.extend_from_slice(&k.offset.to_le_bytes());
             out.extend_from_slice(&k.len.to_le_bytes());
@@ -137,7 +145,10 @@ impl Footer {
         let rows = r.u64()?;
         let block_rows = r.u32()?;
         let block_count = r.u32()?;
-        let partition = PartitionKey { day: r.i32()?, bucket: r.u16()? };
+        let partition = PartitionKey {
+            day: r.i32()?,
+            bucket: r.u16()?,
+        };
         let column_count = usize::from(r.u16()?);
         let min_ts = r.i64()?;
         let max_ts = r.i64()?;
@@ -145,11 +156,17 @@ impl Footer {
             return Err(format!("{column_count} columns, schema has {COLUMN_COUNT}"));
         }
         if block_rows == 0 || u64::from(block_count) != rows.div_ceil(u64::from(block_rows)) {
-            return Err(format!("{block_count} blocks of {block_rows} rows cannot hold {rows} rows"));
+            return Err(format!(
+                "{block_count} blocks of {block_rows} rows cannot hold {rows} rows"
+            ));
         }
         let check_range = |offset: u64, len: u64, what: &str| {
-            if offset.checked_add(len).is_none_or(|end| end > data_end) || offset < super::format::HEADER_LEN as u64 {
-                Err(format!("{what} at {offset}+{len} lies outside the data area (ends at {data_end})"))
+            if offset.checked_add(len).is_none_or(|end| end > data_end)
+                || offset < super::format::HEADER_LEN as u64
+            {
+                Err(format!(
+                    "{what} at {offset}+{len} lies outside the data area (ends at {data_end})"
+                ))
             } else {
                 Ok(())
             }
@@ -160,7 +177,9 @@ impl Footer {
             let kind = r.u8()?;
             r.u16()?;
             if usize::from(id) != expected.index() || kind != kind_code(expected.kind()) {
-                return Err(format!("column entry {id} (kind {kind}) where {expected} was expected"));
+                return Err(format!(
+                    "column entry {id} (kind {kind}) where {expected} was expected"
+                ));
             }
             let dict_len = r.u32()?;
             let dict_block = (r.u64()?, r.u32()?);
@@ -170,11 +189,25 @@ impl Footer {
             r.need(block_count as usize * 28)?;
             let mut blocks = Vec::with_capacity(block_count as usize);
             for b in 0..block_count {
-                let meta = BlockMeta { offset: r.u64()?, len: r.u32()?, min: r.i64()?, max: r.i64()? };
-                check_range(meta.offset, u64::from(meta.len), &format!("{expected} block {b}"))?;
+                let meta = BlockMeta {
+                    offset: r.u64()?,
+                    len: r.u32()?,
+                    min: r.i64()?,
+                    max: r.i64()?,
+                };
+                check_range(
+                    meta.offset,
+                    u64::from(meta.len),
+                    &format!("{expected} block {b}"),
+                )?;
                 blocks.push(meta);
             }
-            columns.push(ColumnMeta { id: expected, dict_len, dict_block, blocks });
+            columns.push(ColumnMeta {
+                id: expected,
+                dict_len,
+                dict_block,
+                blocks,
+            });
         }
         let bloom_offset = r.u64()?;
         let bloom_len = r.u64()?;
@@ -189,7 +222,9 @@ impl Footer {
             for _ in 0..block_count {
                 let (off, len) = (r.u32()?, r.u32()?);
                 if u64::from(off) + u64::from(len) > bloom_len {
-                    return Err(format!("{col} bloom at {off}+{len} outside the bloom area ({bloom_len} bytes)"));
+                    return Err(format!(
+                        "{col} bloom at {off}+{len} outside the bloom area ({bloom_len} bytes)"
+                    ));
                 }
                 per_block.push((off, len));
             }
@@ -207,7 +242,12 @@ impl Footer {
             let first_key = std::str::from_utf8(r.take(key_len)?)
                 .map_err(|_| format!("key block {i}: first key is not UTF-8"))?
                 .to_owned();
-            key_blocks.push(KeyBlockMeta { offset, len, keys, first_key });
+            key_blocks.push(KeyBlockMeta {
+                offset,
+                len,
+                keys,
+                first_key,
+            });
         }
         if r.at != bytes.len() {
             return Err(format!("{} trailing bytes in footer", bytes.len() - r.at));
@@ -232,7 +272,10 @@ impl Footer {
     pub fn rows_in_block(&self, b: u32) -> usize {
         let start = u64::from(b) * u64::from(self.block_rows);
         #[expect(clippy::cast_possible_truncation, reason = "at most block_rows, a u32")]
-        let n = self.rows.saturating_sub(start).min(u64::from(self.block_rows)) as usize;
+        let n = self
+            .rows
+            .saturating_sub(start)
+            .min(u64::from(self.block_rows)) as usize;
         n
     }
 }
@@ -255,7 +298,10 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     fn need(&self, n: usize) -> Result<(), String> {
         if self.bytes.len() - self.at < n {
-            Err(format!("footer truncated at {}: need {n} more bytes", self.at))
+            Err(format!(
+                "footer truncated at {}: need {n} more bytes",
+                self.at
+            ))
         } else {
             Ok(())
         }

@@ -45,7 +45,11 @@ pub fn frame_block(compression: u8, raw_len: u32, payload: &[u8], out: &mut Vec<
     out.push(compression);
     out.extend_from_slice(&[0u8; 3]);
     out.extend_from_slice(&raw_len.to_le_bytes());
-    out.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     out.extend_from_slice(payload);
     let crc = crc32fast::hash(&out[start..]);
     out.extend_from_slice(&crc.to_le_bytes());

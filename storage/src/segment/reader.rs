@@ -85,7 +85,10 @@ impl ReadContext {
             what: "zstd context".into(),
             source: e,
         })?;
-        Ok(ReadContext { decompressor, raw: Vec::new() })
+        Ok(ReadContext {
+            decompressor,
+            raw: Vec::new(),
+        })
     }
 }
 
@@ -108,13 +111,23 @@ impl SegmentReader {
         // unlinks the file, which leaves existing mappings valid. Nothing truncates a live segment,
         // so the mapped bytes cannot change or vanish under us.
         let mmap = unsafe { Mmap::map(&file) }.io("mmap", path)?;
-        let corrupt = |offset: Option<u64>, reason: String| Error::Corrupt { path: path.to_path_buf(), offset, reason };
+        let corrupt = |offset: Option<u64>, reason: String| Error::Corrupt {
+            path: path.to_path_buf(),
+            offset,
+            reason,
+        };
         let len = mmap.len();
         if len < HEADER_LEN + TRAILER_LEN {
-            return Err(corrupt(None, format!("{len} bytes is too short for a segment")));
+            return Err(corrupt(
+                None,
+                format!("{len} bytes is too short for a segment"),
+            ));
         }
         if mmap[..4] != SEGMENT_MAGIC || mmap[len - 4..] != SEGMENT_MAGIC {
-            return Err(corrupt(Some(0), "not an adstore segment (bad magic)".into()));
+            return Err(corrupt(
+                Some(0),
+                "not an adstore segment (bad magic)".into(),
+            ));
         }
         let trailer = &mmap[len - TRAILER_LEN..];
         let version = u16::from_le_bytes([trailer[8], trailer[9]]);
@@ -123,7 +136,11 @@ impl SegmentReader {
             return Err(Error::UnsupportedVersion {
                 path: path.to_path_buf(),
                 what: "segment",
-                version: if version == SEGMENT_FORMAT_VERSION { head_version } else { version },
+                version: if version == SEGMENT_FORMAT_VERSION {
+                    head_version
+                } else {
+                    version
+                },
                 supported: SEGMENT_FORMAT_VERSION.to_string(),
             });
         }
@@ -136,11 +153,15 @@ impl SegmentReader {
                 supported: crate::schema::SCHEMA_VERSION.to_string(),
             });
         }
-        let footer_len = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]) as usize;
+        let footer_len =
+            u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]) as usize;
         let footer_crc = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
         let footer_end = len - TRAILER_LEN;
         if footer_len > footer_end - HEADER_LEN {
-            return Err(corrupt(Some(footer_end as u64), format!("footer length {footer_len} exceeds the file")));
+            return Err(corrupt(
+                Some(footer_end as u64),
+                format!("footer length {footer_len} exceeds the file"),
+            ));
         }
         let footer_start = footer_end - footer_len;
         let footer_bytes = &mmap[footer_start..footer_end];
@@ -156,7 +177,8 @@ impl SegmentReader {
         }
         let footer = Footer::decode(footer_bytes, footer_start as u64)
             .map_err(|reason| corrupt(Some(footer_start as u64), format!("footer: {reason}")))?;
-        let bloom = &mmap[footer.bloom_offset as usize..(footer.bloom_offset + footer.bloom_len) as usize];
+        let bloom =
+            &mmap[footer.bloom_offset as usize..(footer.bloom_offset + footer.bloom_len) as usize];
         let got = crc32fast::hash(bloom);
         if got != footer.bloom_crc {
             return Err(Error::ChecksumMismatch {
@@ -168,7 +190,13 @@ impl SegmentReader {
             });
         }
         let dictionaries = (0..footer.columns.len()).map(|_| OnceLock::new()).collect();
-        Ok(SegmentReader { id, path: path.to_path_buf(), mmap, footer, dictionaries })
+        Ok(SegmentReader {
+            id,
+            path: path.to_path_buf(),
+            mmap,
+            footer,
+            dictionaries,
+        })
     }
 
     /// The segment's id.
@@ -224,7 +252,9 @@ impl SegmentReader {
         let what = format!("{col} dictionary");
         let raw = self.block_bytes(meta.dict_block.0, meta.dict_block.1, &what, ctx)?;
         let mut dict = StringColumn::default();
-        strings::decode_strings(raw, meta.dict_len as usize, &mut dict).map_err(|e| self.codec(&what, e))?;
+        strings::decode_strings(raw, meta.dict_len as usize, &mut dict)
+            .and_then(|n| check_len(n, raw.len()))
+            .map_err(|e| self.codec(&what, e))?;
         if dict.iter().zip(dict.iter().skip(1)).any(|(a, b)| a >= b) {
             return Err(Error::Corrupt {
                 path: self.path.clone(),
@@ -250,31 +280,46 @@ impl SegmentReader {
         let decoded = match col.kind() {
             ColumnKind::PlainString => {
                 let mut s = StringColumn::with_capacity(rows, raw.len());
-                strings::decode_strings(raw, rows, &mut s).map(|_| ColumnData::Strings(s))
+                strings::decode_strings(raw, rows, &mut s)
+                    .and_then(|n| check_len(n, raw.len()))
+                    .map(|()| ColumnData::Strings(s))
             }
             ColumnKind::DictString => {
                 let dictionary = dictionary.unwrap_or_default();
                 let mut c = Vec::with_capacity(rows);
                 codes::decode_codes(raw, rows, dictionary.len(), &mut c)
-                    .map(|_| ColumnData::Dict { dictionary, codes: c })
+                    .and_then(|n| check_len(n, raw.len()))
+                    .map(|()| ColumnData::Dict {
+                        dictionary,
+                        codes: c,
+                    })
             }
             ColumnKind::I64 => {
                 let mut v = Vec::with_capacity(rows);
-                ints::decode_i64(raw, rows, &mut v).map(|_| ColumnData::I64(v))
+                ints::decode_i64(raw, rows, &mut v)
+                    .and_then(|n| check_len(n, raw.len()))
+                    .map(|()| ColumnData::I64(v))
             }
             ColumnKind::EventType => {
                 let mut c = Vec::with_capacity(rows);
-                codes::decode_codes(raw, rows, EventType::ALL.len(), &mut c).map(|_| {
-                    ColumnData::EventType(
-                        c.into_iter()
-                            .map(|c| EventType::from_code(u8::try_from(c).unwrap_or(0)).unwrap_or(EventType::Impression))
-                            .collect(),
-                    )
-                })
+                codes::decode_codes(raw, rows, EventType::ALL.len(), &mut c)
+                    .and_then(|n| check_len(n, raw.len()))
+                    .map(|()| {
+                        ColumnData::EventType(
+                            c.into_iter()
+                                .map(|c| {
+                                    EventType::from_code(u8::try_from(c).unwrap_or(0))
+                                        .unwrap_or(EventType::Impression)
+                                })
+                                .collect(),
+                        )
+                    })
             }
             ColumnKind::Bool => {
                 let mut v = Vec::with_capacity(rows);
-                bools::decode_bools(raw, rows, &mut v).map(|_| ColumnData::Bool(v))
+                bools::decode_bools(raw, rows, &mut v)
+                    .and_then(|n| check_len(n, raw.len()))
+                    .map(|()| ColumnData::Bool(v))
             }
         };
         decoded.map_err(|e| self.codec(&what, e))
@@ -299,7 +344,12 @@ impl SegmentReader {
 
     /// Whether the segment holds `event_id`: exact. Blooms answer most "no"s without decoding
     /// anything; a "maybe" is settled by binary search in the sorted key blocks.
-    pub fn contains_event_id(&self, event_id: &str, hash: u64, ctx: &mut ReadContext) -> Result<bool> {
+    pub fn contains_event_id(
+        &self,
+        event_id: &str,
+        hash: u64,
+        ctx: &mut ReadContext,
+    ) -> Result<bool> {
         let mut maybe = false;
         for b in 0..self.footer.block_count {
             if self.bloom_may_contain(ColumnId::EventId, b, hash)? {
@@ -319,7 +369,9 @@ impl SegmentReader {
         let what = format!("event-id key block {}", idx - 1);
         let raw = self.block_bytes(kb.offset, kb.len, &what, ctx)?;
         let mut keys = StringColumn::with_capacity(kb.keys as usize, raw.len());
-        strings::decode_strings(raw, kb.keys as usize, &mut keys).map_err(|e| self.codec(&what, e))?;
+        strings::decode_strings(raw, kb.keys as usize, &mut keys)
+            .and_then(|n| check_len(n, raw.len()))
+            .map_err(|e| self.codec(&what, e))?;
         let (mut lo, mut hi) = (0usize, keys.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
@@ -338,7 +390,9 @@ impl SegmentReader {
             let what = format!("event-id key block {i}");
             let raw = self.block_bytes(kb.offset, kb.len, &what, ctx)?;
             let mut keys = StringColumn::with_capacity(kb.keys as usize, raw.len());
-            strings::decode_strings(raw, kb.keys as usize, &mut keys).map_err(|e| self.codec(&what, e))?;
+            strings::decode_strings(raw, kb.keys as usize, &mut keys)
+                .and_then(|n| check_len(n, raw.len()))
+                .map_err(|e| self.codec(&what, e))?;
             keys.iter().for_each(&mut f);
         }
         Ok(())
@@ -353,7 +407,9 @@ impl SegmentReader {
             for b in 0..self.footer.block_count {
                 let meta = self.block_meta(col, b);
                 stored += u64::from(meta.len);
-                raw += self.block_bytes(meta.offset, meta.len, &format!("{col} block {b}"), ctx)?.len() as u64;
+                raw += self
+                    .block_bytes(meta.offset, meta.len, &format!("{col} block {b}"), ctx)?
+                    .len() as u64;
                 self.read_block(col, b, ctx)?;
             }
             sizes.push((col, stored, raw));
@@ -374,11 +430,21 @@ impl SegmentReader {
     }
 
     /// The checked, decompressed payload of the framed block at `offset`.
-    fn block_bytes<'c>(&self, offset: u64, len: u32, what: &str, ctx: &'c mut ReadContext) -> Result<&'c [u8]>
+    fn block_bytes<'c>(
+        &self,
+        offset: u64,
+        len: u32,
+        what: &str,
+        ctx: &'c mut ReadContext,
+    ) -> Result<&'c [u8]>
     where
         Self: 'c,
     {
-        let corrupt = |reason: String| Error::Corrupt { path: self.path.clone(), offset: Some(offset), reason };
+        let corrupt = |reason: String| Error::Corrupt {
+            path: self.path.clone(),
+            offset: Some(offset),
+            reason,
+        };
         let start = offset as usize;
         let end = start + len as usize;
         if (len as usize) < BLOCK_HEADER_LEN + BLOCK_CRC_LEN || end > self.mmap.len() {
@@ -386,7 +452,12 @@ impl SegmentReader {
         }
         let framed = &self.mmap[start..end];
         let body = &framed[..framed.len() - BLOCK_CRC_LEN];
-        let stored_crc = u32::from_le_bytes([framed[body.len()], framed[body.len() + 1], framed[body.len() + 2], framed[body.len() + 3]]);
+        let stored_crc = u32::from_le_bytes([
+            framed[body.len()],
+            framed[body.len() + 1],
+            framed[body.len() + 2],
+            framed[body.len() + 3],
+        ]);
         let got = crc32fast::hash(body);
         if got != stored_crc {
             return Err(Error::ChecksumMismatch {
@@ -397,12 +468,16 @@ impl SegmentReader {
                 got,
             });
         }
-        let compression = Compression::from_u8(body[0]).map_err(|_| corrupt(format!("{what}: compression {}", body[0])))?;
+        let compression = Compression::from_u8(body[0])
+            .map_err(|_| corrupt(format!("{what}: compression {}", body[0])))?;
         let raw_len = u32::from_le_bytes([body[4], body[5], body[6], body[7]]) as usize;
         let stored_len = u32::from_le_bytes([body[8], body[9], body[10], body[11]]) as usize;
         let payload = &body[BLOCK_HEADER_LEN..];
         if payload.len() != stored_len {
-            return Err(corrupt(format!("{what}: payload is {} bytes, header says {stored_len}", payload.len())));
+            return Err(corrupt(format!(
+                "{what}: payload is {} bytes, header says {stored_len}",
+                payload.len()
+            )));
         }
         ctx.decompressor
             .decompress(compression, payload, raw_len, &mut ctx.raw)
@@ -411,6 +486,23 @@ impl SegmentReader {
     }
 
     fn codec(&self, what: &str, source: CodecError) -> Error {
-        Error::Codec { path: self.path.clone(), what: what.to_owned(), source }
+        Error::Codec {
+            path: self.path.clone(),
+            what: what.to_owned(),
+            source,
+        }
+    }
+}
+
+/// A block must decode from exactly its raw bytes: leftovers mean the row count or the encoding
+/// header is wrong.
+fn check_len(consumed: usize, raw_len: usize) -> Result<(), CodecError> {
+    if consumed == raw_len {
+        Ok(())
+    } else {
+        Err(CodecError::LengthMismatch {
+            expected: raw_len,
+            got: consumed,
+        })
     }
 }

@@ -26,7 +26,12 @@ fn arb_event() -> impl Strategy<Value = Event> {
         "[a-zé]{0,4}",
     )
         .prop_map(|(id, t, ts, cmp, user, country, cost, rev, won, site)| {
-            let mut e = EventRef::new(&id, EventType::from_code(t).unwrap_or(EventType::Click), ts, &cmp);
+            let mut e = EventRef::new(
+                &id,
+                EventType::from_code(t).unwrap_or(EventType::Click),
+                ts,
+                &cmp,
+            );
             e.user_id = &user;
             e.country = country;
             e.site = &site;
@@ -40,7 +45,10 @@ fn arb_event() -> impl Strategy<Value = Event> {
 fn write(events: &[Event], block_rows: u32) -> (tempfile::TempDir, Arc<SegmentReader>) {
     let dir = tempfile::tempdir().unwrap();
     let batch = EventBatch::from_events(events.iter().map(Event::as_ref));
-    let options = SegmentOptions { block_rows, ..SegmentOptions::default() };
+    let options = SegmentOptions {
+        block_rows,
+        ..SegmentOptions::default()
+    };
     let bytes = encode_segment(PartitionKey { day: 0, bucket: 0 }, &batch, &options).unwrap();
     let path = dir.path().join(SegmentId(1).file_name());
     std::fs::write(&path, bytes).unwrap();
@@ -53,14 +61,19 @@ fn read_all(reader: &SegmentReader) -> Vec<Event> {
     let mut ctx = ReadContext::new().unwrap();
     let mut out = Vec::new();
     for b in 0..reader.block_count() {
-        let cols: Vec<ColumnData> = ColumnId::ALL.iter().map(|&c| reader.read_block(c, b, &mut ctx).unwrap()).collect();
+        let cols: Vec<ColumnData> = ColumnId::ALL
+            .iter()
+            .map(|&c| reader.read_block(c, b, &mut ctx).unwrap())
+            .collect();
         for r in 0..cols[0].len() {
             let s = |c: ColumnId| cols[c.index()].str_at(r).unwrap().to_owned();
             let i = |c: ColumnId| match &cols[c.index()] {
                 ColumnData::I64(v) => v[r],
                 other => panic!("{c} decoded as {other:?}"),
             };
-            let (ColumnData::EventType(t), ColumnData::Bool(w)) = (&cols[1], &cols[17]) else { panic!("types") };
+            let (ColumnData::EventType(t), ColumnData::Bool(w)) = (&cols[1], &cols[17]) else {
+                panic!("types")
+            };
             out.push(Event {
                 event_id: s(ColumnId::EventId),
                 event_type: t[r],
@@ -172,10 +185,33 @@ fn a_one_campaign_filter_prunes_most_blocks() {
     let (_dir, reader) = write(&events, 100);
     let snapshot = Snapshot::new(vec![reader], Vec::new(), 1);
     let mut ctx = ReadContext::new().unwrap();
-    let one = snapshot.plan(&ScanFilter::all().string_in(ColumnId::CampaignId, ["cmp-07"]), &mut ctx).unwrap();
-    assert!(one.len() <= 2, "one campaign of 40 spans at most 2 blocks of 100 rows, kept {}", one.len());
-    let user = snapshot.plan(&ScanFilter::all().string_in(ColumnId::UserId, ["u-1234"]), &mut ctx).unwrap();
-    assert!(user.len() <= 3, "bloom pruning on user_id kept {} of 40 blocks", user.len());
-    let none = snapshot.plan(&ScanFilter::all().string_in(ColumnId::CampaignId, ["cmp-absent"]), &mut ctx).unwrap();
+    let one = snapshot
+        .plan(
+            &ScanFilter::all().string_in(ColumnId::CampaignId, ["cmp-07"]),
+            &mut ctx,
+        )
+        .unwrap();
+    assert!(
+        one.len() <= 2,
+        "one campaign of 40 spans at most 2 blocks of 100 rows, kept {}",
+        one.len()
+    );
+    let user = snapshot
+        .plan(
+            &ScanFilter::all().string_in(ColumnId::UserId, ["u-1234"]),
+            &mut ctx,
+        )
+        .unwrap();
+    assert!(
+        user.len() <= 3,
+        "bloom pruning on user_id kept {} of 40 blocks",
+        user.len()
+    );
+    let none = snapshot
+        .plan(
+            &ScanFilter::all().string_in(ColumnId::CampaignId, ["cmp-absent"]),
+            &mut ctx,
+        )
+        .unwrap();
     assert!(none.is_empty());
 }

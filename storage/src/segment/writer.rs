@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::footer::{BlockMeta, ColumnMeta, Footer, KeyBlockMeta};
 use super::format::{
-    DEFAULT_BLOCK_ROWS, DEFAULT_BLOOM_BITS_PER_KEY, KEYS_PER_KEY_BLOCK, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC,
-    file_header, frame_block,
+    DEFAULT_BLOCK_ROWS, DEFAULT_BLOOM_BITS_PER_KEY, KEYS_PER_KEY_BLOCK, SEGMENT_FORMAT_VERSION,
+    SEGMENT_MAGIC, file_header, frame_block,
 };
 use crate::batch::{EventBatch, StringColumn};
 use crate::bloom::BloomBuilder;
@@ -64,7 +64,9 @@ pub fn write_segment(
     hook: Option<&CrashHook>,
 ) -> Result<WrittenSegment> {
     if batch.is_empty() {
-        return Err(Error::InvalidArgument("a segment needs at least one row".into()));
+        return Err(Error::InvalidArgument(
+            "a segment needs at least one row".into(),
+        ));
     }
     let bytes = encode_segment(partition, batch, options).map_err(|e| Error::Codec {
         path: path.to_path_buf(),
@@ -79,7 +81,12 @@ pub fn write_segment(
     file.sync_all().io("fsync", path)?;
     let min_ts = batch.ts.iter().copied().min().unwrap_or(0);
     let max_ts = batch.ts.iter().copied().max().unwrap_or(0);
-    Ok(WrittenSegment { rows: batch.len() as u64, bytes: bytes.len() as u64, min_ts, max_ts })
+    Ok(WrittenSegment {
+        rows: batch.len() as u64,
+        bytes: bytes.len() as u64,
+        min_ts,
+        max_ts,
+    })
 }
 
 /// Encodes a whole segment in memory (pure: no I/O).
@@ -100,18 +107,30 @@ pub fn encode_segment(
     let mut compressor = BlockCompressor::new(options.zstd_level)?;
     let mut raw = Vec::new();
     let mut stored = Vec::new();
-    let mut put_block = |out: &mut Vec<u8>, raw: &[u8]| -> Result<(u64, u32), crate::codec::CodecError> {
-        stored.clear();
-        let compression = compressor.compress(raw, &mut stored)?;
-        let offset = out.len() as u64;
-        frame_block(compression.tag(), u32::try_from(raw.len()).unwrap_or(u32::MAX), &stored, out);
-        Ok((offset, u32::try_from(out.len() as u64 - offset).unwrap_or(u32::MAX)))
-    };
+    let mut put_block =
+        |out: &mut Vec<u8>, raw: &[u8]| -> Result<(u64, u32), crate::codec::CodecError> {
+            stored.clear();
+            let compression = compressor.compress(raw, &mut stored)?;
+            let offset = out.len() as u64;
+            frame_block(
+                compression.tag(),
+                u32::try_from(raw.len()).unwrap_or(u32::MAX),
+                &stored,
+                out,
+            );
+            Ok((
+                offset,
+                u32::try_from(out.len() as u64 - offset).unwrap_or(u32::MAX),
+            ))
+        };
 
     // Dictionaries: sorted distinct values, so code order is string order and min/max of codes
     // prune `<`/`>` predicates on strings too.
     let mut dictionaries: HashMap<ColumnId, (StringColumn, Vec<u32>)> = HashMap::new();
-    for col in ColumnId::ALL.into_iter().filter(|c| c.kind() == ColumnKind::DictString) {
+    for col in ColumnId::ALL
+        .into_iter()
+        .filter(|c| c.kind() == ColumnKind::DictString)
+    {
         if let Some(values) = sorted.string_column(col) {
             dictionaries.insert(col, build_dictionary(values));
         }
@@ -119,16 +138,27 @@ pub fn encode_segment(
 
     let mut columns: Vec<ColumnMeta> = ColumnId::ALL
         .iter()
-        .map(|&id| ColumnMeta { id, dict_len: 0, dict_block: (0, 0), blocks: Vec::with_capacity(block_count) })
+        .map(|&id| ColumnMeta {
+            id,
+            dict_len: 0,
+            dict_block: (0, 0),
+            blocks: Vec::with_capacity(block_count),
+        })
         .collect();
-    let event_types: Vec<u32> = sorted.event_type.iter().map(|t| u32::from(t.code())).collect();
+    let event_types: Vec<u32> = sorted
+        .event_type
+        .iter()
+        .map(|t| u32::from(t.code()))
+        .collect();
     for b in 0..block_count {
         let range = b * block_rows..((b + 1) * block_rows).min(rows);
         for col in ColumnId::ALL {
             raw.clear();
             let (min, max) = match col.kind() {
                 ColumnKind::PlainString => {
-                    let values = sorted.string_column(col).map(|c| range.clone().map(|r| c.get(r)));
+                    let values = sorted
+                        .string_column(col)
+                        .map(|c| range.clone().map(|r| c.get(r)));
                     if let Some(v) = values {
                         strings::encode_strings(v, &mut raw);
                     }
@@ -157,7 +187,12 @@ pub fn encode_segment(
                 }
             };
             let (offset, len) = put_block(&mut out, &raw)?;
-            columns[col.index()].blocks.push(BlockMeta { offset, len, min, max });
+            columns[col.index()].blocks.push(BlockMeta {
+                offset,
+                len,
+                min,
+                max,
+            });
         }
     }
     for (col, (dict, _)) in &dictionaries {
@@ -189,7 +224,9 @@ pub fn encode_segment(
     let bloom_offset = out.len() as u64;
     let mut blooms = Vec::new();
     for col in ColumnId::ALL.into_iter().filter(|c| c.has_bloom()) {
-        let Some(values) = sorted.string_column(col) else { continue };
+        let Some(values) = sorted.string_column(col) else {
+            continue;
+        };
         let mut per_block = Vec::with_capacity(block_count);
         for b in 0..block_count {
             let range = b * block_rows..((b + 1) * block_rows).min(rows);
@@ -244,14 +281,18 @@ fn build_dictionary(values: &StringColumn) -> (StringColumn, Vec<u32>) {
         }
     }
     distinct.sort_unstable();
-    let mut dict = StringColumn::with_capacity(distinct.len(), distinct.iter().map(|s| s.len()).sum());
+    let mut dict =
+        StringColumn::with_capacity(distinct.len(), distinct.iter().map(|s| s.len()).sum());
     for (code, v) in distinct.iter().enumerate() {
         dict.push(v);
         if let Some(slot) = seen.get_mut(v) {
             *slot = u32::try_from(code).unwrap_or(u32::MAX);
         }
     }
-    let codes = values.iter().map(|v| seen.get(v).copied().unwrap_or(0)).collect();
+    let codes = values
+        .iter()
+        .map(|v| seen.get(v).copied().unwrap_or(0))
+        .collect();
     (dict, codes)
 }
 

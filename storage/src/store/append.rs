@@ -37,9 +37,13 @@ pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcom
     let hashes: Vec<u64> = batch.event_id.iter().map(event_id_hash).collect();
     let mut guard = shared.state.lock();
     // Backpressure: when segment writing falls behind, wait here rather than grow without bound.
-    while guard.memtable.rows() >= shared.options.max_memtable_rows && !shared.stop.load(Ordering::Relaxed) {
+    while guard.memtable.rows() >= shared.options.max_memtable_rows
+        && !shared.stop.load(Ordering::Relaxed)
+    {
         request_flush(shared);
-        shared.space_cv.wait_for(&mut guard, std::time::Duration::from_millis(100));
+        shared
+            .space_cv
+            .wait_for(&mut guard, std::time::Duration::from_millis(100));
     }
     let (accepted_rows, mut outcome) = deduplicate(shared, &guard, batch, &hashes)?;
     if accepted_rows.is_empty() {
@@ -63,11 +67,23 @@ pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcom
     let mut buckets: HashMap<&str, u16> = HashMap::new();
     let mut per_partition: HashMap<PartitionKey, Vec<u32>> = HashMap::new();
     for (i, e) in kept.rows().enumerate() {
-        let bucket = *buckets.entry(e.campaign_id).or_insert_with(|| campaign_bucket(e.campaign_id, bucket_count));
-        let key = PartitionKey { day: day_of(e.ts), bucket };
-        per_partition.entry(key).or_default().push(u32::try_from(i).unwrap_or(u32::MAX));
+        let bucket = *buckets
+            .entry(e.campaign_id)
+            .or_insert_with(|| campaign_bucket(e.campaign_id, bucket_count));
+        let key = PartitionKey {
+            day: day_of(e.ts),
+            bucket,
+        };
+        per_partition
+            .entry(key)
+            .or_default()
+            .push(u32::try_from(i).unwrap_or(u32::MAX));
     }
-    let kept_hashes: Vec<u64> = if all { hashes } else { accepted_rows.iter().map(|&r| hashes[r as usize]).collect() };
+    let kept_hashes: Vec<u64> = if all {
+        hashes
+    } else {
+        accepted_rows.iter().map(|&r| hashes[r as usize]).collect()
+    };
     let state = &mut *guard;
     for (key, rows) in per_partition {
         let part_hashes: Vec<u64> = rows.iter().map(|&r| kept_hashes[r as usize]).collect();
@@ -96,9 +112,18 @@ pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcom
         request_flush(shared);
     }
     wal.sync_to(lsn)?;
-    shared.counters.accepted.fetch_add(outcome.accepted, Ordering::Relaxed);
-    shared.counters.duplicates.fetch_add(outcome.duplicates, Ordering::Relaxed);
-    shared.counters.late_unchecked.fetch_add(outcome.late_unchecked, Ordering::Relaxed);
+    shared
+        .counters
+        .accepted
+        .fetch_add(outcome.accepted, Ordering::Relaxed);
+    shared
+        .counters
+        .duplicates
+        .fetch_add(outcome.duplicates, Ordering::Relaxed);
+    shared
+        .counters
+        .late_unchecked
+        .fetch_add(outcome.late_unchecked, Ordering::Relaxed);
     Ok(outcome)
 }
 
@@ -126,7 +151,10 @@ fn deduplicate(
         let row32 = u32::try_from(row).unwrap_or(u32::MAX);
         let id = batch.event_id.get(row);
         let ts = batch.ts[row];
-        if in_batch.find(hash, |&r| batch.event_id.get(r as usize) == id).is_some() {
+        if in_batch
+            .find(hash, |&r| batch.event_id.get(r as usize) == id)
+            .is_some()
+        {
             outcome.duplicates += 1;
             continue;
         }
@@ -142,7 +170,9 @@ fn deduplicate(
                 continue;
             }
         }
-        in_batch.insert_unique(hash, row32, |&r| event_id_hash(batch.event_id.get(r as usize)));
+        in_batch.insert_unique(hash, row32, |&r| {
+            event_id_hash(batch.event_id.get(r as usize))
+        });
         accepted.push(row32);
     }
     outcome.accepted = accepted.len() as u64;
@@ -163,10 +193,18 @@ fn is_stored(
         Candidates::Any => state.dedup.indexed_partitions().collect(),
     };
     for p in partitions {
-        if state.memtable.partition(&p).is_some_and(|m| m.contains(id, hash)) {
+        if state
+            .memtable
+            .partition(&p)
+            .is_some_and(|m| m.contains(id, hash))
+        {
             return Ok(true);
         }
-        if version.frozen.iter().any(|f| f.partition(&p).is_some_and(|m| m.contains(id, hash))) {
+        if version
+            .frozen
+            .iter()
+            .any(|f| f.partition(&p).is_some_and(|m| m.contains(id, hash)))
+        {
             return Ok(true);
         }
         if let Some(segments) = version.segments.get(&p) {

@@ -25,14 +25,17 @@ pub(super) fn flusher_loop(shared: &Shared) {
         {
             let mut wanted = shared.flush_wanted.lock();
             if !*wanted && !shared.stop.load(Ordering::SeqCst) {
-                shared.flush_cv.wait_for(&mut wanted, Duration::from_millis(500));
+                shared
+                    .flush_cv
+                    .wait_for(&mut wanted, Duration::from_millis(500));
             }
             if shared.stop.load(Ordering::SeqCst) {
                 return;
             }
             let aged = {
                 let state = shared.state.lock();
-                !state.memtable.is_empty() && state.memtable.created().elapsed() >= shared.options.flush_age
+                !state.memtable.is_empty()
+                    && state.memtable.created().elapsed() >= shared.options.flush_age
             };
             if !*wanted && !aged {
                 continue;
@@ -86,7 +89,13 @@ pub(super) fn flush(shared: &Shared) -> Result<u64> {
         next_manifest.next_segment_id += 1;
         let path = segments_dir.join(id.file_name());
         let batch = part.concat();
-        let written = write_segment(&path, *key, &batch, &shared.options.segment, shared.options.crash_hook.as_ref())?;
+        let written = write_segment(
+            &path,
+            *key,
+            &batch,
+            &shared.options.segment,
+            shared.options.crash_hook.as_ref(),
+        )?;
         next_manifest.segments.push(SegmentEntry {
             id,
             partition: *key,
@@ -120,8 +129,15 @@ pub(super) fn flush(shared: &Shared) -> Result<u64> {
     let rows = frozen_rows(&frozen);
     shared.counters.flushes.fetch_add(1, Ordering::Relaxed);
     let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    shared.counters.flush_nanos.fetch_add(nanos, Ordering::Relaxed);
-    tracing::debug!(rows, ms = started.elapsed().as_millis() as u64, "flushed memtable");
+    shared
+        .counters
+        .flush_nanos
+        .fetch_add(nanos, Ordering::Relaxed);
+    tracing::debug!(
+        rows,
+        ms = started.elapsed().as_millis() as u64,
+        "flushed memtable"
+    );
     Ok(rows)
 }
 
@@ -137,7 +153,11 @@ pub(super) fn delete_wal_before(shared: &Shared, replay_from: u64) -> Result<()>
     for pair in files.windows(2) {
         let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
         if *next_first <= replay_from {
-            std::fs::remove_file(path).map_err(|e| Error::Io { op: "remove", path: path.clone(), source: e })?;
+            std::fs::remove_file(path).map_err(|e| Error::Io {
+                op: "remove",
+                path: path.clone(),
+                source: e,
+            })?;
         }
     }
     Ok(())

@@ -1,10 +1,10 @@
 //! [`Store`]: the storage engine's front door: open (recovery), append, flush, snapshot, stats.
 //!
-//! - [`options`]: [`StoreOptions`].
-//! - [`open`]: startup = manifest + orphan clean-up + WAL replay + dedup index rebuild; the
+//! - `options`: [`StoreOptions`].
+//! - `open`: startup = manifest + orphan clean-up + WAL replay + dedup index rebuild; the
 //!   read-only variant that never modifies the directory.
-//! - [`append`]: dedup → WAL (group commit) → memtable; returns once the batch is durable.
-//! - [`flush`]: freeze the memtable, write one segment per partition, replace the manifest,
+//! - `append`: dedup → WAL (group commit) → memtable; returns once the batch is durable.
+//! - `flush`: freeze the memtable, write one segment per partition, replace the manifest,
 //!   delete WAL files whose rows are all in segments.
 //!
 //! Data directory layout (`docs/FORMAT.md`, "Data directory"):
@@ -132,19 +132,31 @@ impl Store {
                 std::thread::Builder::new()
                     .name("adstore-flush".into())
                     .spawn(move || flush::flusher_loop(&s))
-                    .map_err(|e| crate::Error::Io { op: "spawn flusher", path: dir.as_ref().to_path_buf(), source: e })?,
+                    .map_err(|e| crate::Error::Io {
+                        op: "spawn flusher",
+                        path: dir.as_ref().to_path_buf(),
+                        source: e,
+                    })?,
             )
         } else {
             None
         };
-        Ok(Store { shared, flusher, _lock: Some(lock) })
+        Ok(Store {
+            shared,
+            flusher,
+            _lock: Some(lock),
+        })
     }
 
     /// Opens an existing store read-only: no lock, no file created, changed or removed. Sees every
     /// event acknowledged before the call (segments and WAL).
     pub fn open_read_only(dir: impl AsRef<Path>) -> crate::Result<Store> {
         let shared = open::open_read_only(dir.as_ref())?;
-        Ok(Store { shared: Arc::new(shared), flusher: None, _lock: None })
+        Ok(Store {
+            shared: Arc::new(shared),
+            flusher: None,
+            _lock: None,
+        })
     }
 
     /// The data directory.
@@ -173,7 +185,11 @@ impl Store {
     pub fn snapshot(&self) -> Snapshot {
         let state = self.shared.state.lock();
         let version = Arc::clone(&self.shared.version.read());
-        let durable = self.shared.wal.as_ref().map_or(u64::MAX, WalWriter::synced_lsn);
+        let durable = self
+            .shared
+            .wal
+            .as_ref()
+            .map_or(u64::MAX, WalWriter::synced_lsn);
         let mut chunks = Vec::new();
         for frozen in &version.frozen {
             chunks.extend(frozen.visible_chunks(u64::MAX));
@@ -189,7 +205,11 @@ impl Store {
         let shared = &self.shared;
         let (memtable_rows, dedup_entries, dedup_memory) = {
             let s = shared.state.lock();
-            (s.memtable.rows() as u64, s.dedup.len() as u64, s.dedup.memory_bytes() as u64)
+            (
+                s.memtable.rows() as u64,
+                s.dedup.len() as u64,
+                s.dedup.memory_bytes() as u64,
+            )
         };
         let version = Arc::clone(&shared.version.read());
         let frozen_rows: u64 = version.frozen.iter().map(|m| m.rows() as u64).sum();
@@ -213,7 +233,11 @@ impl Store {
             stats.partitions.push((*key, rows, segs.len(), bytes));
         }
         if let Ok(files) = crate::wal::list_wal_files(&shared.dir.join(WAL_DIR)) {
-            stats.wal_bytes = files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+            stats.wal_bytes = files
+                .iter()
+                .filter_map(|(_, p)| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum();
         }
         stats
     }

@@ -33,7 +33,9 @@ pub(super) fn open_writer(dir: &Path, options: StoreOptions) -> Result<(Shared, 
         Some(m) => m,
         None => {
             if options.bucket_count == 0 {
-                return Err(Error::InvalidArgument("bucket_count must be at least 1".into()));
+                return Err(Error::InvalidArgument(
+                    "bucket_count must be at least 1".into(),
+                ));
             }
             let m = Manifest::new(options.bucket_count);
             m.store(dir, None)?;
@@ -77,7 +79,10 @@ pub(super) fn open_writer(dir: &Path, options: StoreOptions) -> Result<(Shared, 
             return Err(Error::Corrupt {
                 path: path.clone(),
                 offset: Some(0),
-                reason: format!("header says first LSN {}, file name says {first}", c.first_lsn),
+                reason: format!(
+                    "header says first LSN {}, file name says {first}",
+                    c.first_lsn
+                ),
             });
         }
         contents.push(c);
@@ -91,7 +96,11 @@ pub(super) fn open_writer(dir: &Path, options: StoreOptions) -> Result<(Shared, 
         .values()
         .flatten()
         .map(|s| s.footer().max_ts)
-        .chain(memtable_batches.iter().flat_map(|(_, b)| b.ts.iter().copied()))
+        .chain(
+            memtable_batches
+                .iter()
+                .flat_map(|(_, b)| b.ts.iter().copied()),
+        )
         .max();
     if let Some(w) = watermark {
         dedup.advance(w);
@@ -110,11 +119,31 @@ pub(super) fn open_writer(dir: &Path, options: StoreOptions) -> Result<(Shared, 
     }
     let mut memtable = Memtable::default();
     for (lsn, batch) in memtable_batches {
-        insert_replayed(&mut memtable, &mut dedup, manifest.bucket_count, lsn, &batch);
+        insert_replayed(
+            &mut memtable,
+            &mut dedup,
+            manifest.bucket_count,
+            lsn,
+            &batch,
+        );
     }
 
-    let wal = WalWriter::create(&wal_dir, next_lsn, options.wal_compress, options.crash_hook.clone())?;
-    let shared = new_shared(dir, options, &manifest, segments, memtable, dedup, Some(wal), false);
+    let wal = WalWriter::create(
+        &wal_dir,
+        next_lsn,
+        options.wal_compress,
+        options.crash_hook.clone(),
+    )?;
+    let shared = new_shared(
+        dir,
+        options,
+        &manifest,
+        segments,
+        memtable,
+        dedup,
+        Some(wal),
+        false,
+    );
     // Files wholly before the replay point (a crash after the manifest rename, before clean-up).
     super::flush::delete_wal_before(&shared, manifest.wal_replay_from)?;
     Ok((shared, lock))
@@ -145,20 +174,28 @@ pub(super) fn open_read_only(dir: &Path) -> Result<Shared> {
 
 fn try_open_read_only(dir: &Path) -> Result<Option<Shared>> {
     let Some(manifest) = Manifest::load(dir)? else {
-        return Err(Error::InvalidArgument(format!("{} holds no adstore store (no MANIFEST)", dir.display())));
+        return Err(Error::InvalidArgument(format!(
+            "{} holds no adstore store (no MANIFEST)",
+            dir.display()
+        )));
     };
     let segments = open_segments(&dir.join(SEGMENTS_DIR), &manifest)?;
     let files = list_wal_files(&dir.join(WAL_DIR))?;
-    if !files.iter().any(|(first, _)| *first <= manifest.wal_replay_from) {
+    if !files
+        .iter()
+        .any(|(first, _)| *first <= manifest.wal_replay_from)
+    {
         return Ok(None);
     }
     let mut contents = Vec::new();
     for (first, path) in files {
-        if let Some(next) = contents.last().map(|c: &WalFileContents| c.first_lsn + c.records.len() as u64) {
-            if first > next {
-                // The file after a torn one: a writer is mid-recovery; try again.
-                return Ok(None);
-            }
+        if let Some(next) = contents
+            .last()
+            .map(|c: &WalFileContents| c.first_lsn + c.records.len() as u64)
+            && first > next
+        {
+            // The file after a torn one: a writer is mid-recovery; try again.
+            return Ok(None);
         }
         contents.push(read_wal_file(&path)?);
     }
@@ -167,13 +204,31 @@ fn try_open_read_only(dir: &Path) -> Result<Option<Shared>> {
     let mut memtable = Memtable::default();
     let mut dedup = DedupIndex::new(0, 64);
     for (lsn, batch) in batches {
-        insert_replayed(&mut memtable, &mut dedup, manifest.bucket_count, lsn, &batch);
+        insert_replayed(
+            &mut memtable,
+            &mut dedup,
+            manifest.bucket_count,
+            lsn,
+            &batch,
+        );
     }
     // The manifest may have moved on while we read; if so, our view could miss a flush.
     if Manifest::load(dir)?.as_ref() != Some(&manifest) {
         return Ok(None);
     }
-    Ok(Some(new_shared(dir, StoreOptions { background_flush: false, ..StoreOptions::default() }, &manifest, segments, memtable, DedupIndex::new(0, 64), None, true)))
+    Ok(Some(new_shared(
+        dir,
+        StoreOptions {
+            background_flush: false,
+            ..StoreOptions::default()
+        },
+        &manifest,
+        segments,
+        memtable,
+        DedupIndex::new(0, 64),
+        None,
+        true,
+    )))
 }
 
 fn is_not_found(e: &Error) -> bool {
@@ -190,16 +245,17 @@ fn replay_records(contents: &[WalFileContents], replay_from: Lsn) -> Result<Repl
         if c.valid_len == 0 {
             continue;
         }
-        if let Some(expected) = next {
-            if c.first_lsn != expected && c.first_lsn >= replay_from {
-                return Err(crate::wal::WalError::LsnGap {
-                    path: c.path.clone(),
-                    offset: 0,
-                    expected,
-                    found: c.first_lsn,
-                }
-                .into());
+        if let Some(expected) = next
+            && c.first_lsn != expected
+            && c.first_lsn >= replay_from
+        {
+            return Err(crate::wal::WalError::LsnGap {
+                path: c.path.clone(),
+                offset: 0,
+                expected,
+                found: c.first_lsn,
             }
+            .into());
         }
         for r in &c.records {
             if r.lsn >= replay_from {
@@ -211,11 +267,23 @@ fn replay_records(contents: &[WalFileContents], replay_from: Lsn) -> Result<Repl
     Ok((out, next.unwrap_or(replay_from)))
 }
 
-fn insert_replayed(memtable: &mut Memtable, dedup: &mut DedupIndex, bucket_count: u16, lsn: Lsn, batch: &crate::EventBatch) {
+fn insert_replayed(
+    memtable: &mut Memtable,
+    dedup: &mut DedupIndex,
+    bucket_count: u16,
+    lsn: Lsn,
+    batch: &crate::EventBatch,
+) {
     let mut parts: BTreeMap<PartitionKey, Vec<u32>> = BTreeMap::new();
     for (i, e) in batch.rows().enumerate() {
-        let key = PartitionKey { day: day_of(e.ts), bucket: campaign_bucket(e.campaign_id, bucket_count) };
-        parts.entry(key).or_default().push(u32::try_from(i).unwrap_or(u32::MAX));
+        let key = PartitionKey {
+            day: day_of(e.ts),
+            bucket: campaign_bucket(e.campaign_id, bucket_count),
+        };
+        parts
+            .entry(key)
+            .or_default()
+            .push(u32::try_from(i).unwrap_or(u32::MAX));
     }
     for (key, rows) in parts {
         let mut b = crate::EventBatch::with_capacity(rows.len());
@@ -246,7 +314,10 @@ fn new_shared(
         bucket_count: manifest.bucket_count,
         read_only,
         state: Mutex::new(WriteState { memtable, dedup }),
-        version: RwLock::new(Arc::new(Version { segments, frozen: Vec::new() })),
+        version: RwLock::new(Arc::new(Version {
+            segments,
+            frozen: Vec::new(),
+        })),
         wal,
         manifest: Mutex::new(manifest.clone()),
         flush_wanted: Mutex::new(false),
@@ -278,12 +349,18 @@ fn remove_orphan_segments(segments_dir: &Path, manifest: &Manifest) -> Result<()
     Ok(())
 }
 
-fn open_segments(segments_dir: &Path, manifest: &Manifest) -> Result<BTreeMap<PartitionKey, Vec<Arc<SegmentReader>>>> {
+fn open_segments(
+    segments_dir: &Path,
+    manifest: &Manifest,
+) -> Result<BTreeMap<PartitionKey, Vec<Arc<SegmentReader>>>> {
     let mut out: BTreeMap<PartitionKey, Vec<Arc<SegmentReader>>> = BTreeMap::new();
     for entry in &manifest.segments {
         let path = segments_dir.join(entry.id.file_name());
         if !path.exists() {
-            return Err(Error::MissingSegment { id: entry.id.0, path });
+            return Err(Error::MissingSegment {
+                id: entry.id.0,
+                path,
+            });
         }
         let reader = SegmentReader::open(&path, entry.id)?;
         if reader.partition() != entry.partition || reader.rows() != entry.rows {
@@ -299,14 +376,19 @@ fn open_segments(segments_dir: &Path, manifest: &Manifest) -> Result<BTreeMap<Pa
                 ),
             });
         }
-        out.entry(entry.partition).or_default().push(Arc::new(reader));
+        out.entry(entry.partition)
+            .or_default()
+            .push(Arc::new(reader));
     }
     Ok(out)
 }
 
 /// Cuts a torn tail off a WAL file, durably.
 fn truncate(path: &Path, len: u64) -> Result<()> {
-    let f = std::fs::OpenOptions::new().write(true).open(path).io("open", path)?;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .io("open", path)?;
     f.set_len(len).io("truncate", path)?;
     f.sync_all().io("fsync", path)
 }

@@ -70,7 +70,14 @@ pub fn file_header(first_lsn: Lsn) -> [u8; FILE_HEADER_LEN] {
 }
 
 /// Frames a record: header then body, appended to `out`.
-pub fn frame_record(lsn: Lsn, kind: RecordKind, codec: u8, raw_len: u32, payload: &[u8], out: &mut Vec<u8>) {
+pub fn frame_record(
+    lsn: Lsn,
+    kind: RecordKind,
+    codec: u8,
+    raw_len: u32,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) {
     let body_len = u32::try_from(BODY_PREFIX_LEN + payload.len()).unwrap_or(u32::MAX);
     let start = out.len();
     out.extend_from_slice(&[0u8; RECORD_HEADER_LEN]);

@@ -44,12 +44,18 @@ pub fn encode_batch(batch: &EventBatch, out: &mut Vec<u8>) {
 
 /// Decodes a payload; the error says what is malformed.
 pub fn decode_batch(payload: &[u8]) -> Result<EventBatch, String> {
-    let mut r = Cursor { bytes: payload, at: 0 };
+    let mut r = Cursor {
+        bytes: payload,
+        at: 0,
+    };
     let rows = r.u32()? as usize;
     // Every row takes at least 18 bytes (4 × 10 offsets would be more, but this bound is enough to
     // refuse an absurd row count before allocating for it).
     if rows > payload.len() / 18 + 1 {
-        return Err(format!("row count {rows} does not fit a {}-byte payload", payload.len()));
+        return Err(format!(
+            "row count {rows} does not fit a {}-byte payload",
+            payload.len()
+        ));
     }
     let mut batch = EventBatch::new();
     for col in ColumnId::ALL {
@@ -58,7 +64,10 @@ pub fn decode_batch(payload: &[u8]) -> Result<EventBatch, String> {
                 let ends = r.take(rows * 4)?;
                 let mut offsets = Vec::with_capacity(rows + 1);
                 offsets.push(0u32);
-                offsets.extend(ends.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+                offsets.extend(
+                    ends.chunks_exact(4)
+                        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                );
                 let len = offsets.last().copied().unwrap_or(0) as usize;
                 let bytes = r.take(len)?.to_vec();
                 let column = StringColumn::from_parts(offsets, bytes)
@@ -77,7 +86,10 @@ pub fn decode_batch(payload: &[u8]) -> Result<EventBatch, String> {
                 let raw = r.take(rows)?;
                 batch.event_type = raw
                     .iter()
-                    .map(|&c| EventType::from_code(c).ok_or_else(|| format!("unknown event type code {c}")))
+                    .map(|&c| {
+                        EventType::from_code(c)
+                            .ok_or_else(|| format!("unknown event type code {c}"))
+                    })
                     .collect::<Result<_, _>>()?;
             }
             ColumnKind::Bool => {
@@ -94,7 +106,10 @@ pub fn decode_batch(payload: &[u8]) -> Result<EventBatch, String> {
         }
     }
     if r.at != payload.len() {
-        return Err(format!("{} trailing bytes after the last column", payload.len() - r.at));
+        return Err(format!(
+            "{} trailing bytes after the last column",
+            payload.len() - r.at
+        ));
     }
     Ok(batch)
 }
@@ -134,9 +149,17 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| {
-            format!("payload truncated: need {n} bytes at {}, have {}", self.at, self.bytes.len() - self.at)
-        })?;
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| {
+                format!(
+                    "payload truncated: need {n} bytes at {}, have {}",
+                    self.at,
+                    self.bytes.len() - self.at
+                )
+            })?;
         let s = &self.bytes[self.at..end];
         self.at = end;
         Ok(s)
@@ -165,7 +188,12 @@ mod tests {
             any::<bool>(),
         )
             .prop_map(|(id, t, ts, cmp, country, money, won)| {
-                let mut e = EventRef::new(&id, EventType::from_code(t).unwrap_or(EventType::Click), ts, &cmp);
+                let mut e = EventRef::new(
+                    &id,
+                    EventType::from_code(t).unwrap_or(EventType::Click),
+                    ts,
+                    &cmp,
+                );
                 e.country = &country;
                 e.cost_micros = money;
                 e.clearing_price_micros = money.wrapping_neg();

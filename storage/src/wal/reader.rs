@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use super::error::WalError;
 use super::format::{
-    BODY_PREFIX_LEN, CODEC_NONE, CODEC_ZSTD, FILE_FIRST_LSN_OFFSET, FILE_HEADER_CRC_OFFSET, FILE_HEADER_LEN,
-    FILE_SCHEMA_OFFSET, FILE_VERSION_OFFSET, Lsn, MAX_BODY_LEN, RECORD_HEADER_LEN, RecordKind, WAL_FORMAT_VERSION,
-    WAL_MAGIC, le_u32, le_u64, parse_wal_file_name,
+    BODY_PREFIX_LEN, CODEC_NONE, CODEC_ZSTD, FILE_FIRST_LSN_OFFSET, FILE_HEADER_CRC_OFFSET,
+    FILE_HEADER_LEN, FILE_SCHEMA_OFFSET, FILE_VERSION_OFFSET, Lsn, MAX_BODY_LEN, RECORD_HEADER_LEN,
+    RecordKind, WAL_FORMAT_VERSION, WAL_MAGIC, le_u32, le_u64, parse_wal_file_name,
 };
 use super::payload::decode_batch;
 use crate::batch::EventBatch;
@@ -85,7 +85,12 @@ pub fn read_wal_file(path: &Path) -> Result<WalFileContents> {
 
 fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
     let file_len = bytes.len() as u64;
-    let bad_header = |reason: String| Error::from(WalError::BadHeader { path: path.to_path_buf(), reason });
+    let bad_header = |reason: String| {
+        Error::from(WalError::BadHeader {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
     if bytes.len() < FILE_HEADER_LEN {
         // A crash between creating the file and writing its header leaves a short file with no
         // record in it: nothing was acknowledged from it.
@@ -95,7 +100,9 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
             records: Vec::new(),
             valid_len: 0,
             file_len,
-            torn_tail: Some(format!("file of {file_len} bytes is shorter than its header")),
+            torn_tail: Some(format!(
+                "file of {file_len} bytes is shorter than its header"
+            )),
         });
     }
     if bytes[..4] != WAL_MAGIC {
@@ -104,7 +111,9 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
     let stored_crc = le_u32(bytes, FILE_HEADER_CRC_OFFSET);
     let crc = crc32fast::hash(&bytes[..FILE_HEADER_CRC_OFFSET]);
     if stored_crc != crc {
-        return Err(bad_header(format!("header checksum {stored_crc:#010x} != {crc:#010x}")));
+        return Err(bad_header(format!(
+            "header checksum {stored_crc:#010x} != {crc:#010x}"
+        )));
     }
     let version = u16::from_le_bytes([bytes[FILE_VERSION_OFFSET], bytes[FILE_VERSION_OFFSET + 1]]);
     if version != WAL_FORMAT_VERSION {
@@ -130,13 +139,20 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
     let mut at = FILE_HEADER_LEN;
     let mut torn_tail = None;
     let corrupt = |offset: usize, reason: String| {
-        Error::from(WalError::CorruptRecord { path: path.to_path_buf(), offset: offset as u64, reason })
+        Error::from(WalError::CorruptRecord {
+            path: path.to_path_buf(),
+            offset: offset as u64,
+            reason,
+        })
     };
     let mut zstd = None;
     while at < bytes.len() {
         let rest = &bytes[at..];
         if rest.len() < RECORD_HEADER_LEN {
-            torn_tail = Some(format!("{} bytes at offset {at}, shorter than a record header", rest.len()));
+            torn_tail = Some(format!(
+                "{} bytes at offset {at}, shorter than a record header",
+                rest.len()
+            ));
             break;
         }
         let body_len = le_u32(rest, 0);
@@ -147,10 +163,16 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
                 torn_tail = Some(format!("{} zero bytes at offset {at}", rest.len()));
                 break;
             }
-            return Err(corrupt(at, format!("record header checksum mismatch (stored {header_crc:#010x})")));
+            return Err(corrupt(
+                at,
+                format!("record header checksum mismatch (stored {header_crc:#010x})"),
+            ));
         }
         if body_len > MAX_BODY_LEN || (body_len as usize) < BODY_PREFIX_LEN {
-            return Err(corrupt(at, format!("record body length {body_len} out of range")));
+            return Err(corrupt(
+                at,
+                format!("record body length {body_len} out of range"),
+            ));
         }
         let end = RECORD_HEADER_LEN + body_len as usize;
         if end > rest.len() {
@@ -170,12 +192,21 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
                 torn_tail = Some(format!("last record at offset {at} fails its checksum"));
                 break;
             }
-            return Err(corrupt(at, format!("body checksum mismatch: stored {body_crc:#010x}, computed {got:#010x}")));
+            return Err(corrupt(
+                at,
+                format!("body checksum mismatch: stored {body_crc:#010x}, computed {got:#010x}"),
+            ));
         }
         let lsn = le_u64(body, 0);
         let expected = first_lsn + records.len() as u64;
         if lsn != expected {
-            return Err(WalError::LsnGap { path: path.to_path_buf(), offset: at as u64, expected, found: lsn }.into());
+            return Err(WalError::LsnGap {
+                path: path.to_path_buf(),
+                offset: at as u64,
+                expected,
+                found: lsn,
+            }
+            .into());
         }
         let kind = body[8];
         if RecordKind::from_u8(kind) != Some(RecordKind::EventBatch) {
@@ -200,11 +231,27 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
             other => return Err(corrupt(at, format!("unknown payload codec {other}"))),
         };
         let batch = decode_batch(payload).map_err(|e| corrupt(at, format!("payload: {e}")))?;
-        records.push(WalRecord { lsn, offset: at as u64, batch, framed_len: end as u64 });
+        records.push(WalRecord {
+            lsn,
+            offset: at as u64,
+            batch,
+            framed_len: end as u64,
+        });
         at += end;
     }
-    let valid_len = if torn_tail.is_some() { at as u64 } else { file_len };
-    Ok(WalFileContents { path: path.to_path_buf(), first_lsn, records, valid_len, file_len, torn_tail })
+    let valid_len = if torn_tail.is_some() {
+        at as u64
+    } else {
+        file_len
+    };
+    Ok(WalFileContents {
+        path: path.to_path_buf(),
+        first_lsn,
+        records,
+        valid_len,
+        file_len,
+        torn_tail,
+    })
 }
 
 #[cfg(test)]
@@ -220,11 +267,19 @@ mod tests {
         let mut starts = Vec::new();
         for i in 0..records {
             let id = format!("e{i}");
-            let batch = EventBatch::from_events([EventRef::new(&id, EventType::Impression, i as i64, "c")]);
+            let batch =
+                EventBatch::from_events([EventRef::new(&id, EventType::Impression, i as i64, "c")]);
             let mut payload = Vec::new();
             encode_batch(&batch, &mut payload);
             starts.push(bytes.len());
-            frame_record(7 + i as u64, RecordKind::EventBatch, CODEC_NONE, payload.len() as u32, &payload, &mut bytes);
+            frame_record(
+                7 + i as u64,
+                RecordKind::EventBatch,
+                CODEC_NONE,
+                payload.len() as u32,
+                &payload,
+                &mut bytes,
+            );
         }
         (bytes, starts)
     }
@@ -235,10 +290,14 @@ mod tests {
         let p = Path::new("x.wal");
         for cut in FILE_HEADER_LEN..bytes.len() {
             let c = parse_wal_bytes(p, &bytes[..cut]).unwrap();
-            let complete = starts.iter().skip(1).filter(|&&s| s <= cut).count() + usize::from(cut == bytes.len());
+            let complete = starts.iter().skip(1).filter(|&&s| s <= cut).count()
+                + usize::from(cut == bytes.len());
             assert_eq!(c.records.len(), complete, "cut {cut}");
             assert_eq!(c.torn_tail.is_some(), !starts.contains(&cut), "cut {cut}");
-            assert_eq!(c.records.first().map(|r| r.lsn), if complete > 0 { Some(7) } else { None });
+            assert_eq!(
+                c.records.first().map(|r| r.lsn),
+                if complete > 0 { Some(7) } else { None }
+            );
         }
     }
 

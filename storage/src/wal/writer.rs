@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::format::{CODEC_NONE, CODEC_ZSTD, Lsn, RecordKind, file_header, frame_record, wal_file_name};
+use super::format::{
+    CODEC_NONE, CODEC_ZSTD, Lsn, RecordKind, file_header, frame_record, wal_file_name,
+};
 use super::payload::encode_batch;
 use crate::batch::EventBatch;
 use crate::codec::compress::{BlockCompressor, Compression};
@@ -54,10 +56,19 @@ struct SyncState {
 impl WalWriter {
     /// Starts a new WAL file in `dir` whose first record will be `next_lsn`. Records before it are
     /// taken as already durable.
-    pub fn create(dir: &Path, next_lsn: Lsn, compress: bool, hook: Option<CrashHook>) -> Result<WalWriter> {
+    pub fn create(
+        dir: &Path,
+        next_lsn: Lsn,
+        compress: bool,
+        hook: Option<CrashHook>,
+    ) -> Result<WalWriter> {
         let (file, path) = new_wal_file(dir, next_lsn)?;
         let compressor = if compress {
-            Some(BlockCompressor::new(1).map_err(|e| Error::Codec { path: dir.to_path_buf(), what: "WAL zstd context".into(), source: e })?)
+            Some(BlockCompressor::new(1).map_err(|e| Error::Codec {
+                path: dir.to_path_buf(),
+                what: "WAL zstd context".into(),
+                source: e,
+            })?)
         } else {
             None
         };
@@ -74,7 +85,11 @@ impl WalWriter {
                 compressed: Vec::new(),
                 compressor,
             }),
-            sync: Mutex::new(SyncState { synced_lsn: next_lsn.saturating_sub(1), in_progress: false, poisoned: None }),
+            sync: Mutex::new(SyncState {
+                synced_lsn: next_lsn.saturating_sub(1),
+                in_progress: false,
+                poisoned: None,
+            }),
             synced: Condvar::new(),
             fsyncs: AtomicU64::new(0),
             fsync_nanos: AtomicU64::new(0),
@@ -91,21 +106,45 @@ impl WalWriter {
         let lsn = inner.next_lsn;
         inner.payload.clear();
         encode_batch(batch, &mut inner.payload);
-        let raw_len = u32::try_from(inner.payload.len())
-            .map_err(|_| Error::InvalidArgument(format!("batch of {} bytes is too large for one WAL record", inner.payload.len())))?;
+        let raw_len = u32::try_from(inner.payload.len()).map_err(|_| {
+            Error::InvalidArgument(format!(
+                "batch of {} bytes is too large for one WAL record",
+                inner.payload.len()
+            ))
+        })?;
         inner.frame.clear();
         match &mut inner.compressor {
             Some(c) => {
                 inner.compressed.clear();
-                let compression = c.compress(&inner.payload, &mut inner.compressed).map_err(|e| Error::Codec {
-                    path: inner.path.clone(),
-                    what: format!("WAL record {lsn}"),
-                    source: e,
-                })?;
-                let codec = if compression == Compression::Zstd { CODEC_ZSTD } else { CODEC_NONE };
-                frame_record(lsn, RecordKind::EventBatch, codec, raw_len, &inner.compressed, &mut inner.frame);
+                let compression =
+                    c.compress(&inner.payload, &mut inner.compressed)
+                        .map_err(|e| Error::Codec {
+                            path: inner.path.clone(),
+                            what: format!("WAL record {lsn}"),
+                            source: e,
+                        })?;
+                let codec = if compression == Compression::Zstd {
+                    CODEC_ZSTD
+                } else {
+                    CODEC_NONE
+                };
+                frame_record(
+                    lsn,
+                    RecordKind::EventBatch,
+                    codec,
+                    raw_len,
+                    &inner.compressed,
+                    &mut inner.frame,
+                );
             }
-            None => frame_record(lsn, RecordKind::EventBatch, CODEC_NONE, raw_len, &inner.payload, &mut inner.frame),
+            None => frame_record(
+                lsn,
+                RecordKind::EventBatch,
+                CODEC_NONE,
+                raw_len,
+                &inner.payload,
+                &mut inner.frame,
+            ),
         }
         let mut file = &*inner.file;
         let result = if self.hook.is_some() {
@@ -148,7 +187,11 @@ impl WalWriter {
             drop(s);
             let (file, path, target) = {
                 let inner = self.inner.lock();
-                (Arc::clone(&inner.file), inner.path.clone(), inner.next_lsn - 1)
+                (
+                    Arc::clone(&inner.file),
+                    inner.path.clone(),
+                    inner.next_lsn - 1,
+                )
             };
             let started = Instant::now();
             let result = file.sync_data();
@@ -203,7 +246,10 @@ impl WalWriter {
 
     /// (fsync calls, total nanoseconds spent in them).
     pub fn fsync_stats(&self) -> (u64, u64) {
-        (self.fsyncs.load(Ordering::Relaxed), self.fsync_nanos.load(Ordering::Relaxed))
+        (
+            self.fsyncs.load(Ordering::Relaxed),
+            self.fsync_nanos.load(Ordering::Relaxed),
+        )
     }
 
     fn record_fsync(&self, started: Instant) {
@@ -217,7 +263,12 @@ impl WalWriter {
 /// crash right after leaves either no file or a complete header.
 fn new_wal_file(dir: &Path, first_lsn: Lsn) -> Result<(File, PathBuf)> {
     let path = dir.join(wal_file_name(first_lsn));
-    let mut file = OpenOptions::new().create(true).truncate(true).write(true).open(&path).io("create", &path)?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+        .io("create", &path)?;
     file.write_all(&file_header(first_lsn)).io("write", &path)?;
     file.sync_all().io("fsync", &path)?;
     crate::fsutil::sync_dir(dir)?;
