@@ -82,6 +82,50 @@ impl StringColumn {
         unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
+    /// Appends the strings of `other` at `rows`, in that order.
+    pub fn extend_from_rows(&mut self, other: &StringColumn, rows: &[u32]) {
+        let bytes: usize = rows
+            .iter()
+            .map(|&r| (other.offsets[r as usize + 1] - other.offsets[r as usize]) as usize)
+            .sum();
+        self.bytes.reserve(bytes);
+        self.offsets.reserve(rows.len());
+        for &r in rows {
+            let (start, end) = (
+                other.offsets[r as usize] as usize,
+                other.offsets[r as usize + 1] as usize,
+            );
+            self.bytes.extend_from_slice(&other.bytes[start..end]);
+            let end = u32::try_from(self.bytes.len()).unwrap_or_else(|_| {
+                panic!("a string column exceeds 4 GiB: batches must be split before that")
+            });
+            self.offsets.push(end);
+        }
+    }
+
+    /// The sorted distinct values and, for each row, the index of its value among them.
+    pub fn dictionary(&self) -> (StringColumn, Vec<u32>) {
+        let mut seen: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
+        for v in self.iter() {
+            seen.entry(v).or_insert(0);
+        }
+        let mut distinct: Vec<&str> = seen.keys().copied().collect();
+        distinct.sort_unstable();
+        let mut dict =
+            StringColumn::with_capacity(distinct.len(), distinct.iter().map(|s| s.len()).sum());
+        for (code, v) in distinct.iter().enumerate() {
+            dict.push(v);
+            if let Some(slot) = seen.get_mut(v) {
+                *slot = u32::try_from(code).unwrap_or(u32::MAX);
+            }
+        }
+        let codes = self
+            .iter()
+            .map(|v| seen.get(v).copied().unwrap_or(0))
+            .collect();
+        (dict, codes)
+    }
+
     /// Iterates over the strings.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         (0..self.len()).map(|i| self.get(i))
@@ -382,11 +426,35 @@ impl EventBatch {
         (0..self.len()).map(|i| self.row(i))
     }
 
-    /// Appends the rows of `other` at `rows` (in that order).
+    /// Appends the rows of `other` at `rows` (in that order), column by column.
     pub fn extend_from_rows(&mut self, other: &EventBatch, rows: &[u32]) {
-        for &r in rows {
-            self.push(&other.row(r as usize));
+        fn gather<T: Copy>(dst: &mut Vec<T>, src: &[T], rows: &[u32]) {
+            dst.extend(rows.iter().map(|&r| src[r as usize]));
         }
+        self.event_id.extend_from_rows(&other.event_id, rows);
+        gather(&mut self.event_type, &other.event_type, rows);
+        gather(&mut self.ts, &other.ts, rows);
+        self.campaign_id.extend_from_rows(&other.campaign_id, rows);
+        self.creative_id.extend_from_rows(&other.creative_id, rows);
+        self.user_id.extend_from_rows(&other.user_id, rows);
+        self.site.extend_from_rows(&other.site, rows);
+        self.country.extend_from_rows(&other.country, rows);
+        self.device.extend_from_rows(&other.device, rows);
+        self.os.extend_from_rows(&other.os, rows);
+        self.conversion_type
+            .extend_from_rows(&other.conversion_type, rows);
+        self.impression_id
+            .extend_from_rows(&other.impression_id, rows);
+        gather(&mut self.cost_micros, &other.cost_micros, rows);
+        gather(&mut self.revenue_micros, &other.revenue_micros, rows);
+        gather(&mut self.bid_floor_micros, &other.bid_floor_micros, rows);
+        gather(&mut self.bid_price_micros, &other.bid_price_micros, rows);
+        gather(
+            &mut self.clearing_price_micros,
+            &other.clearing_price_micros,
+            rows,
+        );
+        gather(&mut self.won, &other.won, rows);
     }
 
     /// Appends every row of `other`.
@@ -477,16 +545,17 @@ impl EventBatch {
         strings + self.len() * (1 + 8 * 6 + 1)
     }
 
-    /// Rows sorted by (campaign_id, ts, event_id): the order of rows in a segment.
+    /// Rows sorted by (campaign_id, ts, event_id): the order of rows in a segment. Campaigns are
+    /// ranked once through a sorted dictionary, so the sort compares integers, not strings,
+    /// except for ties on (campaign_id, ts).
     pub fn sort_permutation(&self) -> Vec<u32> {
+        let (_, ranks) = self.campaign_id.dictionary();
         let n = u32::try_from(self.len()).unwrap_or(u32::MAX);
         let mut perm: Vec<u32> = (0..n).collect();
         perm.sort_unstable_by(|&a, &b| {
             let (a, b) = (a as usize, b as usize);
-            self.campaign_id
-                .get(a)
-                .cmp(self.campaign_id.get(b))
-                .then(self.ts[a].cmp(&self.ts[b]))
+            (ranks[a], self.ts[a])
+                .cmp(&(ranks[b], self.ts[b]))
                 .then_with(|| self.event_id.get(a).cmp(self.event_id.get(b)))
         });
         perm

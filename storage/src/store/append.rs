@@ -1,6 +1,5 @@
 //! The append path: dedup → WAL record → memtable, then group-commit fsync, then acknowledge.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use hashbrown::HashTable;
@@ -64,15 +63,11 @@ pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcom
 
     // Memtable and dedup index, split by partition.
     let bucket_count = shared.bucket_count;
-    let mut buckets: HashMap<&str, u16> = HashMap::new();
-    let mut per_partition: HashMap<PartitionKey, Vec<u32>> = HashMap::new();
-    for (i, e) in kept.rows().enumerate() {
-        let bucket = *buckets
-            .entry(e.campaign_id)
-            .or_insert_with(|| campaign_bucket(e.campaign_id, bucket_count));
+    let mut per_partition: hashbrown::HashMap<PartitionKey, Vec<u32>> = hashbrown::HashMap::new();
+    for (i, (campaign, &ts)) in kept.campaign_id.iter().zip(&kept.ts).enumerate() {
         let key = PartitionKey {
-            day: day_of(e.ts),
-            bucket,
+            day: day_of(ts),
+            bucket: campaign_bucket(campaign, bucket_count),
         };
         per_partition
             .entry(key)
