@@ -2,7 +2,10 @@
 //! confirmation of a resent event id against a segment (bloom, then sorted keys). Prints the
 //! index's bytes per event.
 
-#![allow(clippy::expect_used, reason = "benchmark set-up: a failure aborts the run")]
+#![allow(
+    clippy::expect_used,
+    reason = "benchmark set-up: a failure aborts the run"
+)]
 
 use adstore_storage::PartitionKey;
 use adstore_storage::dedup::DedupIndex;

@@ -1,7 +1,10 @@
 //! `segment_scan`: decoding blocks of a ~1M-row segment from the mmap (CRC, zstd, decode): one
 //! dictionary column (campaign_id codes), and all columns. Throughput is rows/s on one core.
 
-#![allow(clippy::expect_used, reason = "benchmark set-up: a failure aborts the run")]
+#![allow(
+    clippy::expect_used,
+    reason = "benchmark set-up: a failure aborts the run"
+)]
 
 use adstore::synth::{Synth, SynthConfig};
 use adstore_storage::segment::writer::encode_segment;

@@ -1,7 +1,10 @@
 //! `segment_write`: encoding a 100k-row partition into a segment (sort, dictionaries, encodings,
 //! zstd, blooms, sorted keys). Prints bytes/event on disk and per column for realistic data.
 
-#![allow(clippy::expect_used, reason = "benchmark set-up: a failure aborts the run")]
+#![allow(
+    clippy::expect_used,
+    reason = "benchmark set-up: a failure aborts the run"
+)]
 
 use adstore::synth::{Synth, SynthConfig};
 use adstore_storage::segment::writer::encode_segment;

@@ -2,7 +2,10 @@
 //! UUID event ids), one appender and two concurrent appenders (group commit). Prints events/s and
 //! WAL MB/s; the memtable is flushed in the background as in production.
 
-#![allow(clippy::expect_used, reason = "benchmark set-up: a failure aborts the run")]
+#![allow(
+    clippy::expect_used,
+    reason = "benchmark set-up: a failure aborts the run"
+)]
 
 use std::time::{Duration, Instant};
 

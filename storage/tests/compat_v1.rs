@@ -9,7 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use adstore_storage::{ColumnData, ColumnId, EventBatch, EventRef, EventType, ReadContext, ScanFilter, Store, StoreOptions};
+use adstore_storage::{
+    ColumnData, ColumnId, EventBatch, EventRef, EventType, ReadContext, ScanFilter, Store,
+    StoreOptions,
+};
 
 const DAY0: i64 = 20_414 * 86_400 * 1_000_000;
 
@@ -36,7 +39,15 @@ fn events(range: std::ops::Range<i64>) -> EventBatch {
 fn write_fixture() {
     let dir = fixture();
     let _ = std::fs::remove_dir_all(&dir);
-    let store = Store::open(&dir, StoreOptions { background_flush: false, bucket_count: 2, ..StoreOptions::default() }).unwrap();
+    let store = Store::open(
+        &dir,
+        StoreOptions {
+            background_flush: false,
+            bucket_count: 2,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
     store.append(&events(0..300)).unwrap();
     store.flush().unwrap();
     store.append(&events(300..350)).unwrap(); // stays in the WAL
@@ -49,16 +60,26 @@ fn a_version_1_store_opens_and_reads_back_its_events() {
     // Open a copy: a writer open would truncate and add files.
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&fixture(), tmp.path());
-    for store in [Store::open_read_only(tmp.path()).unwrap(), Store::open(tmp.path(), StoreOptions::default()).unwrap()] {
+    for store in [
+        Store::open_read_only(tmp.path()).unwrap(),
+        Store::open(tmp.path(), StoreOptions::default()).unwrap(),
+    ] {
         let snapshot = store.snapshot();
         assert!(!snapshot.segments().is_empty(), "the fixture has segments");
-        assert!(!snapshot.memtable_chunks().is_empty(), "the fixture has WAL rows");
+        assert!(
+            !snapshot.memtable_chunks().is_empty(),
+            "the fixture has WAL rows"
+        );
         let mut ctx = ReadContext::new().unwrap();
         let mut seen = Vec::new();
         let mut cost = 0i64;
         for unit in snapshot.plan(&ScanFilter::all(), &mut ctx).unwrap() {
-            let cols = unit.read(&[ColumnId::EventId, ColumnId::CostMicros], &mut ctx).unwrap();
-            let ColumnData::I64(c) = &cols[1] else { panic!("cost is i64") };
+            let cols = unit
+                .read(&[ColumnId::EventId, ColumnId::CostMicros], &mut ctx)
+                .unwrap();
+            let ColumnData::I64(c) = &cols[1] else {
+                panic!("cost is i64")
+            };
             cost += c.iter().sum::<i64>();
             seen.extend((0..cols[0].len()).map(|i| cols[0].str_at(i).unwrap().to_owned()));
         }

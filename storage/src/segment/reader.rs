@@ -307,7 +307,9 @@ impl SegmentReader {
                     .map(|()| {
                         // decode_codes checked every code < 4: a table look-up per row.
                         ColumnData::EventType(
-                            c.into_iter().map(|c| EventType::ALL[(c & 3) as usize]).collect(),
+                            c.into_iter()
+                                .map(|c| EventType::ALL[(c & 3) as usize])
+                                .collect(),
                         )
                     })
             }

@@ -1,14 +1,17 @@
 //! [`WalWriter`]: appends records and makes them durable with group commit.
 //!
-//! Appends are ordered by the caller (the store's write lock); [`WalWriter::sync_to`] is called
-//! *outside* that lock, so while one thread waits in `fdatasync` the next batches are written
-//! behind it, and the next fsync covers all of them at once: concurrent appenders share one fsync.
+//! Appends are ordered by the caller (the store's write lock). Each append wakes a dedicated
+//! syncer thread, which runs `fdatasync` for everything written so far while the appender goes on
+//! (inserting into the memtable); [`WalWriter::sync_to`] then waits for the fsync covering its
+//! record. One fsync covers every record written before it started: concurrent appenders share
+//! fsyncs (group commit), and a lone appender overlaps its fsync with its own memtable work.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
@@ -28,8 +31,18 @@ pub struct WalWriter {
     dir: PathBuf,
     hook: Option<CrashHook>,
     inner: Mutex<Inner>,
-    sync: Mutex<SyncState>,
-    synced: Condvar,
+    shared: Arc<SyncShared>,
+    syncer: Option<JoinHandle<()>>,
+}
+
+/// What the appenders and the syncer thread share.
+#[derive(Debug)]
+struct SyncShared {
+    state: Mutex<SyncState>,
+    /// Signalled when there is something to sync (or to stop).
+    work: Condvar,
+    /// Signalled when `synced_lsn` moves or the log is poisoned.
+    done: Condvar,
     fsyncs: AtomicU64,
     fsync_nanos: AtomicU64,
 }
@@ -48,9 +61,14 @@ struct Inner {
 
 #[derive(Debug)]
 struct SyncState {
+    /// Every record up to this one is on stable storage.
     synced_lsn: Lsn,
-    in_progress: bool,
+    /// The last record written, and the file it is in.
+    written_lsn: Lsn,
+    file: Arc<File>,
+    path: PathBuf,
     poisoned: Option<String>,
+    stop: bool,
 }
 
 impl WalWriter {
@@ -72,11 +90,33 @@ impl WalWriter {
         } else {
             None
         };
+        let file = Arc::new(file);
+        let shared = Arc::new(SyncShared {
+            state: Mutex::new(SyncState {
+                synced_lsn: next_lsn.saturating_sub(1),
+                written_lsn: next_lsn.saturating_sub(1),
+                file: Arc::clone(&file),
+                path: path.clone(),
+                poisoned: None,
+                stop: false,
+            }),
+            work: Condvar::new(),
+            done: Condvar::new(),
+            fsyncs: AtomicU64::new(0),
+            fsync_nanos: AtomicU64::new(0),
+        });
+        let for_thread = Arc::clone(&shared);
+        let syncer = std::thread::Builder::new()
+            .name("adstore-wal-sync".into())
+            .spawn(move || syncer_loop(&for_thread))
+            .io("spawn WAL syncer", dir)?;
         Ok(WalWriter {
             dir: dir.to_path_buf(),
             hook,
+            shared,
+            syncer: Some(syncer),
             inner: Mutex::new(Inner {
-                file: Arc::new(file),
+                file,
                 path,
                 file_len: super::format::FILE_HEADER_LEN as u64,
                 next_lsn,
@@ -85,20 +125,12 @@ impl WalWriter {
                 compressed: Vec::new(),
                 compressor,
             }),
-            sync: Mutex::new(SyncState {
-                synced_lsn: next_lsn.saturating_sub(1),
-                in_progress: false,
-                poisoned: None,
-            }),
-            synced: Condvar::new(),
-            fsyncs: AtomicU64::new(0),
-            fsync_nanos: AtomicU64::new(0),
         })
     }
 
     /// Writes one batch as a record (not yet durable: see [`WalWriter::sync_to`]); returns its LSN.
     pub fn append(&self, batch: &EventBatch) -> Result<Lsn> {
-        if let Some(p) = &self.sync.lock().poisoned {
+        if let Some(p) = &self.shared.state.lock().poisoned {
             return Err(Error::Poisoned(p.clone()));
         }
         let mut guard = self.inner.lock();
@@ -160,18 +192,27 @@ impl WalWriter {
             // What reached the file is unknown: a later record after a partial one would be
             // reported as corruption on replay. Refuse further appends; a restart truncates.
             let msg = format!("write {}: {e}", inner.path.display());
-            self.sync.lock().poisoned = Some(msg.clone());
+            self.shared.state.lock().poisoned = Some(msg.clone());
+            self.shared.done.notify_all();
             return Err(Error::Poisoned(msg));
         }
         inner.file_len += inner.frame.len() as u64;
         inner.next_lsn += 1;
+        {
+            let mut s = self.shared.state.lock();
+            s.written_lsn = lsn;
+            if !Arc::ptr_eq(&s.file, &inner.file) {
+                s.file = Arc::clone(&inner.file);
+                s.path = inner.path.clone();
+            }
+        }
+        self.shared.work.notify_one();
         Ok(lsn)
     }
 
-    /// Returns once every record up to `lsn` is on stable storage. One caller runs `fdatasync`
-    /// for everything written so far; the others wait for it and return without syncing again.
+    /// Returns once every record up to `lsn` is on stable storage (or the log is poisoned).
     pub fn sync_to(&self, lsn: Lsn) -> Result<()> {
-        let mut s = self.sync.lock();
+        let mut s = self.shared.state.lock();
         loop {
             if let Some(p) = &s.poisoned {
                 return Err(Error::Poisoned(p.clone()));
@@ -179,34 +220,8 @@ impl WalWriter {
             if s.synced_lsn >= lsn {
                 return Ok(());
             }
-            if s.in_progress {
-                self.synced.wait(&mut s);
-                continue;
-            }
-            s.in_progress = true;
-            drop(s);
-            let (file, path, target) = {
-                let inner = self.inner.lock();
-                (
-                    Arc::clone(&inner.file),
-                    inner.path.clone(),
-                    inner.next_lsn - 1,
-                )
-            };
-            let started = Instant::now();
-            let result = file.sync_data();
-            self.record_fsync(started);
-            s = self.sync.lock();
-            s.in_progress = false;
-            match result {
-                Ok(()) => s.synced_lsn = s.synced_lsn.max(target),
-                Err(e) => {
-                    // fsync failure: the kernel may have dropped the dirty pages, so retrying
-                    // could report success for data that is gone. Poison instead.
-                    s.poisoned = Some(format!("fsync {}: {e}", path.display()));
-                }
-            }
-            self.synced.notify_all();
+            self.shared.work.notify_one();
+            self.shared.done.wait(&mut s);
         }
     }
 
@@ -216,16 +231,20 @@ impl WalWriter {
         let mut inner = self.inner.lock();
         let started = Instant::now();
         inner.file.sync_data().io("fsync", &inner.path)?;
-        self.record_fsync(started);
+        self.shared.record_fsync(started);
         let next = inner.next_lsn;
         let (file, path) = new_wal_file(&self.dir, next)?;
         inner.file = Arc::new(file);
         inner.path = path;
         inner.file_len = super::format::FILE_HEADER_LEN as u64;
-        drop(inner);
-        let mut s = self.sync.lock();
+        let mut s = self.shared.state.lock();
         s.synced_lsn = s.synced_lsn.max(next - 1);
-        self.synced.notify_all();
+        s.written_lsn = s.written_lsn.max(next - 1);
+        s.file = Arc::clone(&inner.file);
+        s.path = inner.path.clone();
+        drop(s);
+        drop(inner);
+        self.shared.done.notify_all();
         Ok(next)
     }
 
@@ -236,7 +255,7 @@ impl WalWriter {
 
     /// The highest LSN known durable.
     pub fn synced_lsn(&self) -> Lsn {
-        self.sync.lock().synced_lsn
+        self.shared.state.lock().synced_lsn
     }
 
     /// Bytes in the current file.
@@ -247,15 +266,56 @@ impl WalWriter {
     /// (fsync calls, total nanoseconds spent in them).
     pub fn fsync_stats(&self) -> (u64, u64) {
         (
-            self.fsyncs.load(Ordering::Relaxed),
-            self.fsync_nanos.load(Ordering::Relaxed),
+            self.shared.fsyncs.load(Ordering::Relaxed),
+            self.shared.fsync_nanos.load(Ordering::Relaxed),
         )
     }
+}
 
+impl Drop for WalWriter {
+    fn drop(&mut self) {
+        self.shared.state.lock().stop = true;
+        self.shared.work.notify_all();
+        if let Some(handle) = self.syncer.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl SyncShared {
     fn record_fsync(&self, started: Instant) {
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.fsync_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
+/// The syncer thread: whenever records were written past the synced point, fdatasync the file
+/// holding them and publish the new synced point.
+fn syncer_loop(shared: &SyncShared) {
+    let mut s = shared.state.lock();
+    loop {
+        while !s.stop && (s.written_lsn <= s.synced_lsn || s.poisoned.is_some()) {
+            shared.work.wait(&mut s);
+        }
+        if s.stop {
+            return;
+        }
+        let (file, path, target) = (Arc::clone(&s.file), s.path.clone(), s.written_lsn);
+        drop(s);
+        let started = Instant::now();
+        let result = file.sync_data();
+        shared.record_fsync(started);
+        s = shared.state.lock();
+        match result {
+            Ok(()) => s.synced_lsn = s.synced_lsn.max(target),
+            Err(e) => {
+                // fsync failure: the kernel may have dropped the dirty pages, so a retry could
+                // report success for data that is gone. Poison instead; a restart replays.
+                s.poisoned = Some(format!("fsync {}: {e}", path.display()));
+            }
+        }
+        shared.done.notify_all();
     }
 }
 
