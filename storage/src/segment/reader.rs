@@ -100,6 +100,7 @@ pub struct SegmentReader {
     mmap: Mmap,
     footer: Footer,
     dictionaries: Vec<OnceLock<Arc<StringColumn>>>,
+    sorted_keys: OnceLock<Arc<StringColumn>>,
 }
 
 impl SegmentReader {
@@ -196,6 +197,7 @@ impl SegmentReader {
             mmap,
             footer,
             dictionaries,
+            sorted_keys: OnceLock::new(),
         })
     }
 
@@ -275,9 +277,32 @@ impl SegmentReader {
             ColumnKind::DictString => Some(self.dictionary(col, ctx)?),
             _ => None,
         };
+        let sorted_keys = match col {
+            ColumnId::EventId => Some(self.sorted_keys(ctx)?),
+            _ => None,
+        };
         let what = format!("{col} block {b}");
         let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
         let decoded = match col.kind() {
+            ColumnKind::PlainString if col == ColumnId::EventId => {
+                let keys = sorted_keys.unwrap_or_default();
+                let mut ranks = Vec::with_capacity(rows);
+                ints::decode_u32(raw, rows, &mut ranks)
+                    .and_then(|n| check_len(n, raw.len()))
+                    .and_then(|()| {
+                        let mut s = StringColumn::with_capacity(rows, rows * 36);
+                        for &rank in &ranks {
+                            if rank as usize >= keys.len() {
+                                return Err(CodecError::CodeOutOfRange {
+                                    code: rank,
+                                    dict_len: keys.len(),
+                                });
+                            }
+                            s.push(keys.get(rank as usize));
+                        }
+                        Ok(ColumnData::Strings(s))
+                    })
+            }
             ColumnKind::PlainString => {
                 let mut s = StringColumn::with_capacity(rows, raw.len());
                 strings::decode_strings(raw, rows, &mut s)
@@ -380,6 +405,27 @@ impl SegmentReader {
             }
         }
         Ok(false)
+    }
+
+    /// All event ids of the segment in sorted order, decoded once and then shared: what the
+    /// event_id column's ranks point into. Only queries that read event_id values pay for it.
+    pub fn sorted_keys(&self, ctx: &mut ReadContext) -> Result<Arc<StringColumn>> {
+        if let Some(k) = self.sorted_keys.get() {
+            return Ok(Arc::clone(k));
+        }
+        let rows = usize::try_from(self.footer.rows).unwrap_or(usize::MAX);
+        let mut keys = StringColumn::with_capacity(rows, rows * 36);
+        self.for_each_event_id(ctx, |id| keys.push(id))?;
+        if keys.len() != rows {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                offset: None,
+                reason: format!("{} sorted event ids for {rows} rows", keys.len()),
+            });
+        }
+        let keys = Arc::new(keys);
+        let _ = self.sorted_keys.set(Arc::clone(&keys));
+        Ok(keys)
     }
 
     /// Every sorted event id (for rebuilding the dedup index on open).

@@ -145,6 +145,13 @@ pub fn encode_segment(
             blocks: Vec::with_capacity(block_count),
         })
         .collect();
+    // Sorted event ids, for exact dedup confirmation and event_id look-ups; `key_ranks[row]` is
+    // the row's position among them.
+    let key_order = sorted_rows(&batch.event_id);
+    let mut key_ranks = vec![0u32; rows];
+    for (rank, &row) in key_order.iter().enumerate() {
+        key_ranks[row as usize] = u32::try_from(rank).unwrap_or(u32::MAX);
+    }
     let mut block_codes: Vec<u32> = Vec::with_capacity(block_rows);
     let mut block_ints: Vec<i64> = Vec::with_capacity(block_rows);
     let mut block_bools: Vec<bool> = Vec::with_capacity(block_rows);
@@ -153,6 +160,14 @@ pub fn encode_segment(
         for col in ColumnId::ALL {
             raw.clear();
             let (min, max) = match col.kind() {
+                ColumnKind::PlainString if col == ColumnId::EventId => {
+                    // event_id is stored once, in the sorted key blocks; its row blocks hold
+                    // each row's rank among the sorted keys (a few bits per row).
+                    block_codes.clear();
+                    block_codes.extend(block_perm.iter().map(|&r| key_ranks[r as usize]));
+                    ints::encode_u32(&block_codes, &mut raw);
+                    (0, 0)
+                }
                 ColumnKind::PlainString => {
                     let values = batch
                         .string_column(col)
@@ -215,8 +230,10 @@ pub fn encode_segment(
         meta.dict_block = block;
     }
 
-    // Sorted event ids, for exact dedup confirmation and event_id point look-ups.
-    let keys = sorted_strings(&batch.event_id);
+    let keys: Vec<&str> = key_order
+        .iter()
+        .map(|&r| batch.event_id.get(r as usize))
+        .collect();
     let mut key_blocks = Vec::new();
     for chunk in keys.chunks(KEYS_PER_KEY_BLOCK) {
         raw.clear();
@@ -280,10 +297,10 @@ pub fn encode_segment(
     Ok(out)
 }
 
-/// The column's strings in byte order. Sorts on an 8-byte big-endian prefix first (an integer
-/// compare), falling back to the whole string only on equal prefixes: random ids (UUIDs) almost
-/// never tie, so this runs several times faster than comparing strings throughout.
-fn sorted_strings(column: &StringColumn) -> Vec<&str> {
+/// The rows of `column` ordered by their string (byte order). Sorts on an 8-byte big-endian
+/// prefix first (an integer compare), falling back to the whole string only on equal prefixes:
+/// random ids (UUIDs) almost never tie, so this runs several times faster than comparing strings.
+fn sorted_rows(column: &StringColumn) -> Vec<u32> {
     #[expect(
         clippy::big_endian_bytes,
         reason = "an in-memory sort key whose integer order is byte order; never stored"
@@ -294,9 +311,16 @@ fn sorted_strings(column: &StringColumn) -> Vec<&str> {
         b[..n].copy_from_slice(&s.as_bytes()[..n]);
         u64::from_be_bytes(b)
     }
-    let mut keyed: Vec<(u64, &str)> = column.iter().map(|s| (prefix(s), s)).collect();
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    keyed.into_iter().map(|(_, s)| s).collect()
+    let mut keyed: Vec<(u64, u32)> = column
+        .iter()
+        .enumerate()
+        .map(|(row, s)| (prefix(s), u32::try_from(row).unwrap_or(u32::MAX)))
+        .collect();
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| column.get(a.1 as usize).cmp(column.get(b.1 as usize)))
+    });
+    keyed.into_iter().map(|(_, row)| row).collect()
 }
 
 fn min_max(values: impl Iterator<Item = i64>) -> (i64, i64) {
