@@ -46,6 +46,8 @@ pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcom
     }
     let (accepted_rows, mut outcome) = deduplicate(shared, &guard, batch, &hashes)?;
     if accepted_rows.is_empty() {
+        drop(guard);
+        count(shared, &outcome);
         return Ok(outcome);
     }
     let all = accepted_rows.len() == batch.len();
@@ -107,19 +109,17 @@ pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcom
         request_flush(shared);
     }
     wal.sync_to(lsn)?;
-    shared
-        .counters
-        .accepted
-        .fetch_add(outcome.accepted, Ordering::Relaxed);
-    shared
-        .counters
-        .duplicates
-        .fetch_add(outcome.duplicates, Ordering::Relaxed);
-    shared
-        .counters
-        .late_unchecked
-        .fetch_add(outcome.late_unchecked, Ordering::Relaxed);
+    count(shared, &outcome);
     Ok(outcome)
+}
+
+fn count(shared: &Shared, outcome: &AppendOutcome) {
+    let c = &shared.counters;
+    c.accepted.fetch_add(outcome.accepted, Ordering::Relaxed);
+    c.duplicates
+        .fetch_add(outcome.duplicates, Ordering::Relaxed);
+    c.late_unchecked
+        .fetch_add(outcome.late_unchecked, Ordering::Relaxed);
 }
 
 pub(super) fn request_flush(shared: &Shared) {
