@@ -12,6 +12,7 @@
 //!   "Segment file".
 //! - [`partition`]: UTC day × campaign bucket.
 //! - [`manifest`]: the live segment list and WAL replay point, replaced atomically. FORMAT.md "Manifest".
+//! - `compaction`: merges a partition's small segments into one.
 //! - [`dedup`]: the exact dedup index over the window. FORMAT.md "Dedup index".
 //! - [`lock`]: one writer process per data directory.
 //! - [`store`]: [`Store`]: open/recover, append, flush, snapshot, stats.
@@ -23,6 +24,7 @@
 pub mod batch;
 pub mod bloom;
 pub mod codec;
+mod compaction;
 pub mod dedup;
 pub mod error;
 mod fsutil;

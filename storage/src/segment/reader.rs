@@ -15,7 +15,7 @@ use super::footer::{BlockMeta, Footer};
 use super::format::{
     BLOCK_CRC_LEN, BLOCK_HEADER_LEN, HEADER_LEN, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
 };
-use crate::batch::StringColumn;
+use crate::batch::{EventBatch, StringColumn};
 use crate::bloom::BloomFilter;
 use crate::codec::compress::{BlockDecompressor, Compression};
 use crate::codec::{CodecError, bools, codes, ints, strings};
@@ -440,6 +440,56 @@ impl SegmentReader {
             keys.iter().for_each(&mut f);
         }
         Ok(())
+    }
+
+    /// Every row of the segment, in segment order, decoded into a batch (for compaction).
+    pub fn read_all(&self, ctx: &mut ReadContext) -> Result<EventBatch> {
+        let mut out = EventBatch::with_capacity(usize::try_from(self.footer.rows).unwrap_or(0));
+        for b in 0..self.footer.block_count {
+            let cols = ColumnId::ALL
+                .iter()
+                .map(|&c| self.read_block(c, b, ctx))
+                .collect::<Result<Vec<_>>>()?;
+            let rows = self.footer.rows_in_block(b);
+            let str_at = |c: ColumnId, r: usize| cols[c.index()].str_at(r).unwrap_or("");
+            let int_at = |c: ColumnId, r: usize| match &cols[c.index()] {
+                ColumnData::I64(v) => v[r],
+                _ => 0,
+            };
+            let (ColumnData::EventType(types), ColumnData::Bool(won)) = (
+                &cols[ColumnId::EventType.index()],
+                &cols[ColumnId::Won.index()],
+            ) else {
+                return Err(Error::Corrupt {
+                    path: self.path.clone(),
+                    offset: None,
+                    reason: format!("block {b}: event_type or won decoded to the wrong type"),
+                });
+            };
+            for r in 0..rows {
+                out.push(&crate::batch::EventRef {
+                    event_id: str_at(ColumnId::EventId, r),
+                    event_type: types[r],
+                    ts: int_at(ColumnId::Ts, r),
+                    campaign_id: str_at(ColumnId::CampaignId, r),
+                    creative_id: str_at(ColumnId::CreativeId, r),
+                    user_id: str_at(ColumnId::UserId, r),
+                    site: str_at(ColumnId::Site, r),
+                    country: str_at(ColumnId::Country, r),
+                    device: str_at(ColumnId::Device, r),
+                    os: str_at(ColumnId::Os, r),
+                    conversion_type: str_at(ColumnId::ConversionType, r),
+                    impression_id: str_at(ColumnId::ImpressionId, r),
+                    cost_micros: int_at(ColumnId::CostMicros, r),
+                    revenue_micros: int_at(ColumnId::RevenueMicros, r),
+                    bid_floor_micros: int_at(ColumnId::BidFloorMicros, r),
+                    bid_price_micros: int_at(ColumnId::BidPriceMicros, r),
+                    clearing_price_micros: int_at(ColumnId::ClearingPriceMicros, r),
+                    won: won[r],
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Checks the CRC of every block, dictionary and key block, and decodes each once: what

@@ -42,7 +42,7 @@ pub(super) fn flusher_loop(shared: &Shared) {
             }
             *wanted = false;
         }
-        match flush(shared) {
+        match flush(shared).and_then(|_| crate::compaction::compact(shared)) {
             Ok(_) => *shared.last_flush_error.lock() = None,
             Err(e) => {
                 tracing::error!(error = %e, "background flush failed; the rows stay in the WAL and memtable, retrying");

@@ -180,6 +180,15 @@ impl Store {
         flush::flush(&self.shared).map(|_| ())
     }
 
+    /// Merges the segments of every partition holding at least
+    /// [`StoreOptions::compact_min_segments`] of them; returns how many segments were merged away.
+    pub fn compact(&self) -> crate::Result<usize> {
+        if self.shared.read_only {
+            return Err(crate::Error::ReadOnly("compact"));
+        }
+        crate::compaction::compact(&self.shared)
+    }
+
     /// A consistent view for queries: segments, frozen and active memtable chunks (acknowledged
     /// rows only).
     pub fn snapshot(&self) -> Snapshot {

@@ -26,6 +26,8 @@ pub struct StoreOptions {
     /// Appends wait for a flush when the memtable grows past this many rows (bounds memory when
     /// segment writing falls behind).
     pub max_memtable_rows: usize,
+    /// Compact a partition once it holds this many segments (background, after flushes).
+    pub compact_min_segments: usize,
     /// Run flushes in a background thread (otherwise only [`super::Store::flush`] flushes).
     pub background_flush: bool,
     /// Compress WAL payloads with zstd (level 1).
@@ -46,6 +48,7 @@ impl Default for StoreOptions {
             flush_bytes: 256 << 20,
             flush_age: Duration::from_secs(60),
             max_memtable_rows: 4_000_000,
+            compact_min_segments: 8,
             background_flush: true,
             wal_compress: false,
             segment: SegmentOptions::default(),
