@@ -145,6 +145,12 @@ impl SegmentReader {
                 supported: SEGMENT_FORMAT_VERSION.to_string(),
             });
         }
+        if mmap[8..HEADER_LEN].iter().any(|&b| b != 0) || trailer[10..12] != [0, 0] {
+            return Err(corrupt(
+                Some(8),
+                "reserved header or trailer bytes are not zero".into(),
+            ));
+        }
         let schema = u16::from_le_bytes([mmap[6], mmap[7]]);
         if schema != crate::schema::SCHEMA_VERSION {
             return Err(Error::UnsupportedVersion {

@@ -215,3 +215,34 @@ fn a_one_campaign_filter_prunes_most_blocks() {
         .unwrap();
     assert!(none.is_empty());
 }
+
+#[test]
+fn every_flipped_byte_of_a_segment_is_detected() {
+    let events: Vec<Event> = (0..300)
+        .map(|i| {
+            let id = format!("id-{i:03}");
+            let cmp = format!("cmp-{}", i % 3);
+            let mut e = EventRef::new(&id, EventType::ALL[i % 4], i as i64, &cmp);
+            e.user_id = "u-1";
+            e.cost_micros = i as i64;
+            e.to_owned_event()
+        })
+        .collect();
+    let (dir, reader) = write(&events, 100);
+    let path = reader.path().to_path_buf();
+    drop(reader);
+    let bytes = std::fs::read(&path).unwrap();
+    let damaged = dir.path().join("damaged.seg");
+    for at in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[at] ^= 0x04;
+        std::fs::write(&damaged, &b).unwrap();
+        let result = SegmentReader::open(&damaged, SegmentId(2))
+            .and_then(|r| r.verify(&mut ReadContext::new().unwrap()).map(|_| ()));
+        assert!(
+            result.is_err(),
+            "a flip at offset {at} of {} went unnoticed",
+            bytes.len()
+        );
+    }
+}
