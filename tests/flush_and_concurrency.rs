@@ -122,10 +122,16 @@ fn concurrent_appenders_with_overlapping_ids_store_each_event_once() {
 #[test]
 fn compaction_merges_a_partitions_segments_and_keeps_every_row() {
     let dir = tempfile::tempdir().unwrap();
-    let options = StoreOptions { background_flush: false, bucket_count: 1, ..StoreOptions::default() };
+    let options = StoreOptions {
+        background_flush: false,
+        bucket_count: 1,
+        ..StoreOptions::default()
+    };
     let store = Store::open(dir.path(), options.clone()).unwrap();
     for b in 0..9 {
-        store.append(&impressions(&ids(&format!("k{b}"), 0..300), DAY0)).unwrap();
+        store
+            .append(&impressions(&ids(&format!("k{b}"), 0..300), DAY0))
+            .unwrap();
         store.flush().unwrap();
     }
     assert_eq!(store.stats().segments, 9);
@@ -137,11 +143,15 @@ fn compaction_merges_a_partitions_segments_and_keeps_every_row() {
     // A snapshot taken before still reads the (unlinked) inputs.
     assert_eq!(id_counts(&old_snapshot).len(), 2_700);
     // Dedup still finds the ids, now in the merged segment; a reopen sees the same rows.
-    let o = store.append(&impressions(&ids("k3", 0..300), DAY0)).unwrap();
+    let o = store
+        .append(&impressions(&ids("k3", 0..300), DAY0))
+        .unwrap();
     assert_eq!(o.duplicates, 300);
     drop(store);
     let reopened = Store::open(dir.path(), options).unwrap();
     assert_eq!(common::rows(&reopened), before);
-    let files = std::fs::read_dir(dir.path().join("segments")).unwrap().count();
+    let files = std::fs::read_dir(dir.path().join("segments"))
+        .unwrap()
+        .count();
     assert_eq!(files, 1, "compacted inputs are deleted");
 }
