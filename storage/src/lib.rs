@@ -13,6 +13,7 @@
 //! - [`partition`]: UTC day × campaign bucket.
 //! - [`manifest`]: the live segment list and WAL replay point, replaced atomically. FORMAT.md "Manifest".
 //! - `compaction`: merges a partition's small segments into one.
+//! - [`retention`]: drops partitions past their TTL.
 //! - [`dedup`]: the exact dedup index over the window. FORMAT.md "Dedup index".
 //! - [`lock`]: one writer process per data directory.
 //! - [`store`]: [`Store`]: open/recover, append, flush, snapshot, stats.
@@ -33,6 +34,7 @@ pub mod lock;
 pub mod manifest;
 pub mod memtable;
 pub mod partition;
+pub mod retention;
 pub mod schema;
 pub mod segment;
 pub mod snapshot;

@@ -42,7 +42,16 @@ pub(super) fn flusher_loop(shared: &Shared) {
             }
             *wanted = false;
         }
-        match flush(shared).and_then(|_| crate::compaction::compact(shared)) {
+        let maintenance = flush(shared)
+            .and_then(|_| crate::compaction::compact(shared))
+            .and_then(|_| match shared.options.retention {
+                Some(ttl) => {
+                    let first = crate::retention::first_kept_day(std::time::SystemTime::now(), ttl);
+                    crate::retention::drop_before(shared, first)
+                }
+                None => Ok(0),
+            });
+        match maintenance {
             Ok(_) => *shared.last_flush_error.lock() = None,
             Err(e) => {
                 tracing::error!(error = %e, "background flush failed; the rows stay in the WAL and memtable, retrying");

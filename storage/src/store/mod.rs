@@ -189,6 +189,15 @@ impl Store {
         crate::compaction::compact(&self.shared)
     }
 
+    /// Drops every partition of a UTC day before `first_kept_day` (days since the epoch); returns
+    /// the number of segments dropped. [`StoreOptions::retention`] runs this in the background.
+    pub fn drop_days_before(&self, first_kept_day: i32) -> crate::Result<usize> {
+        if self.shared.read_only {
+            return Err(crate::Error::ReadOnly("retention"));
+        }
+        crate::retention::drop_before(&self.shared, first_kept_day)
+    }
+
     /// A consistent view for queries: segments, frozen and active memtable chunks (acknowledged
     /// rows only).
     pub fn snapshot(&self) -> Snapshot {

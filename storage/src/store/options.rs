@@ -28,6 +28,8 @@ pub struct StoreOptions {
     pub max_memtable_rows: usize,
     /// Compact a partition once it holds this many segments (background, after flushes).
     pub compact_min_segments: usize,
+    /// Drop partitions whose UTC day ended longer ago than this (wall clock); `None` keeps all.
+    pub retention: Option<Duration>,
     /// Run flushes in a background thread (otherwise only [`super::Store::flush`] flushes).
     pub background_flush: bool,
     /// Compress WAL payloads with zstd (level 1).
@@ -49,6 +51,7 @@ impl Default for StoreOptions {
             flush_age: Duration::from_secs(60),
             max_memtable_rows: 4_000_000,
             compact_min_segments: 8,
+            retention: None,
             background_flush: true,
             wal_compress: false,
             segment: SegmentOptions::default(),
