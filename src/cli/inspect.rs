@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use adstore_storage::schema::{ColumnId, format_day};
+use adstore_storage::schema::ColumnId;
 use adstore_storage::segment::{SegmentId, SegmentReader};
-use adstore_storage::store::{SEGMENTS_DIR, WAL_DIR};
+use adstore_storage::store::WAL_DIR;
 use adstore_storage::wal::{list_wal_files, read_wal_file};
 use adstore_storage::{ReadContext, Store};
 use anyhow::{Context, bail};
@@ -65,7 +65,6 @@ fn inspect_dir(dir: &Path, blocks: bool) -> anyhow::Result<ExitCode> {
         snapshot.segments().len(),
         dir.join(WAL_DIR).display()
     );
-    let _ = dir.join(SEGMENTS_DIR);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -98,7 +97,6 @@ fn inspect_segment(
         f.key_blocks.len(),
         f.bloom_len
     );
-    let _ = format_day(f.partition.day);
     if blocks {
         for col in ColumnId::ALL {
             let meta = &f.columns[col.index()];
