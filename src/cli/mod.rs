@@ -1,6 +1,9 @@
 //! Argument parsing and dispatch for the `adstore` binary.
 
+mod deadletter;
 mod demo;
+mod r#gen;
+mod ingest;
 mod inspect;
 
 use std::path::PathBuf;
@@ -51,6 +54,56 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Ingest JSON Lines impressions, CSV clicks/conversions and Avro bid requests (plain, .gz
+    /// or .zst) from files and folders (recursively); rejected rows go to the dead-letter store.
+    Ingest {
+        /// The data directory.
+        #[arg(long, default_value = "./adstore-data")]
+        data: PathBuf,
+        /// Format of every file (default: from each file's extension).
+        #[arg(long, value_enum)]
+        format: Option<ingest::InputFormat>,
+        /// Decoder threads (default: the number of cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Earliest accepted event time (RFC 3339 or epoch ms; default 2000-01-01T00:00:00Z).
+        #[arg(long)]
+        ts_min: Option<String>,
+        /// Latest accepted event time (RFC 3339 or epoch ms; default now + 1 day).
+        #[arg(long)]
+        ts_max: Option<String>,
+        /// Files and folders to ingest.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List the rejected rows kept in a data directory, with counts per reason.
+    Deadletter {
+        /// The data directory.
+        #[arg(long, default_value = "./adstore-data")]
+        data: PathBuf,
+        /// Rows to list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Only rows rejected for this reason (e.g. bad_timestamp).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Generate a deterministic week of AdvertiseX traffic (JSON Lines, CSV, Avro) and its
+    /// truth.json.
+    Gen {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Distinct impressions (clicks, conversions and bid requests come on top).
+        #[arg(long, default_value_t = 1_000_000)]
+        impressions: u64,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Days of traffic.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
 }
 
 /// Sets up `tracing` on stderr; `RUST_LOG` overrides the default level (info).
@@ -75,5 +128,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             impressions,
             seed,
         } => demo::run(&data, impressions, seed),
+        Command::Ingest {
+            data,
+            format,
+            threads,
+            ts_min,
+            ts_max,
+            paths,
+        } => ingest::run(ingest::Args {
+            data,
+            format: format.map(Into::into),
+            threads,
+            ts_min,
+            ts_max,
+            paths,
+        }),
+        Command::Deadletter {
+            data,
+            limit,
+            reason,
+        } => deadletter::run(&data, limit, reason.as_deref()),
+        Command::Gen {
+            out,
+            impressions,
+            seed,
+            days,
+        } => r#gen::run(&out, impressions, seed, days),
     }
 }
