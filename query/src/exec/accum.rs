@@ -1,0 +1,422 @@
+//! [`AggState`]: the partial state of one aggregate for every group of a [`super::group::GroupTable`],
+//! stored column-wise (one vector per state field, indexed by group id); how a unit's selected
+//! rows update it, how two partial states merge, and the final value.
+//!
+//! Semantics (ClickHouse's): integer sums wrap at 64 bits; `min`/`max` over no row give the
+//! type's zero; `avg` over no row is `nan` (integer sums are exact in 128 bits before the
+//! division); `uniqExact` keeps, per group, the exact set of values (numbers by their 64-bit
+//! pattern, strings by a 128-bit xxh3 hash, as ClickHouse keeps a 128-bit SipHash: a collision
+//! needs ~2^64 distinct strings); `uniq` is the HyperLogLog of [`super::hll`].
+
+use std::borrow::Cow;
+
+use adstore_storage::ColumnData;
+use hashbrown::HashSet;
+
+use super::hll::{Hll, hash_bits, hash_str};
+use super::predicate::{PredCache, eval_pred};
+use super::unit::UnitColumns;
+use super::vector::{Vector, eval_num};
+use crate::error::{Error, Result};
+use crate::model::AggFunc;
+use crate::plan::{AggPlan, TExpr};
+use crate::types::{DataType, Repr};
+use crate::value::Value;
+
+/// The states of one aggregate, one slot per group.
+#[derive(Debug, Clone)]
+pub enum AggState {
+    /// `count`.
+    Count(Vec<u64>),
+    /// Integer `sum`, wrapping.
+    SumInt(Vec<i64>),
+    /// Float `sum`.
+    SumFloat(Vec<f64>),
+    /// `min`/`max` of integers (and dates, times, the event type, booleans).
+    MinMaxInt {
+        /// `max` rather than `min`.
+        max: bool,
+        /// Compare as unsigned.
+        unsigned: bool,
+        /// Best value so far.
+        vals: Vec<i64>,
+        /// Whether a value was seen.
+        seen: Vec<bool>,
+    },
+    /// `min`/`max` of floats.
+    MinMaxFloat {
+        /// `max` rather than `min`.
+        max: bool,
+        /// Best value so far.
+        vals: Vec<f64>,
+        /// Whether a value was seen.
+        seen: Vec<bool>,
+    },
+    /// `min`/`max` of strings.
+    MinMaxStr {
+        /// `max` rather than `min`.
+        max: bool,
+        /// Best value so far.
+        vals: Vec<Option<Box<str>>>,
+    },
+    /// `avg` of integers: exact sum and count.
+    AvgInt {
+        /// Read values as unsigned.
+        unsigned: bool,
+        /// Sums.
+        sum: Vec<i128>,
+        /// Counts.
+        n: Vec<u64>,
+    },
+    /// `avg` of floats.
+    AvgFloat {
+        /// Sums.
+        sum: Vec<f64>,
+        /// Counts.
+        n: Vec<u64>,
+    },
+    /// `uniqExact`: the distinct values (or string hashes).
+    UniqExact(Vec<HashSet<u128>>),
+    /// `uniq`: a sketch per group.
+    Uniq(Vec<Hll>),
+}
+
+/// An aggregate's argument over a unit.
+enum Arg<'a> {
+    None,
+    Int(Cow<'a, [i64]>),
+    Float(Cow<'a, [f64]>),
+    Str(&'a ColumnData),
+}
+
+impl Arg<'_> {
+    fn str_at(&self, row: usize) -> &str {
+        match self {
+            Arg::Str(c) => c.str_at(row).unwrap_or(""),
+            _ => "",
+        }
+    }
+}
+
+impl AggState {
+    /// An empty state (no group) for `agg`.
+    pub fn new(agg: &AggPlan) -> AggState {
+        let arg = agg.arg.as_ref().map(TExpr::data);
+        let repr = arg.map(DataType::repr);
+        let max = agg.func == AggFunc::Max;
+        match agg.func {
+            AggFunc::Count => AggState::Count(Vec::new()),
+            AggFunc::Sum if repr == Some(Repr::Float) => AggState::SumFloat(Vec::new()),
+            AggFunc::Sum => AggState::SumInt(Vec::new()),
+            AggFunc::Min | AggFunc::Max => match repr {
+                Some(Repr::Float) => AggState::MinMaxFloat {
+                    max,
+                    vals: Vec::new(),
+                    seen: Vec::new(),
+                },
+                Some(Repr::Str) => AggState::MinMaxStr {
+                    max,
+                    vals: Vec::new(),
+                },
+                _ => AggState::MinMaxInt {
+                    max,
+                    unsigned: repr == Some(Repr::UInt),
+                    vals: Vec::new(),
+                    seen: Vec::new(),
+                },
+            },
+            AggFunc::Avg if repr == Some(Repr::Float) => AggState::AvgFloat {
+                sum: Vec::new(),
+                n: Vec::new(),
+            },
+            AggFunc::Avg => AggState::AvgInt {
+                unsigned: repr == Some(Repr::UInt),
+                sum: Vec::new(),
+                n: Vec::new(),
+            },
+            AggFunc::UniqExact => AggState::UniqExact(Vec::new()),
+            AggFunc::Uniq => AggState::Uniq(Vec::new()),
+        }
+    }
+
+    /// Adds one empty group slot.
+    pub fn push_group(&mut self) {
+        match self {
+            AggState::Count(v) => v.push(0),
+            AggState::SumInt(v) => v.push(0),
+            AggState::SumFloat(v) => v.push(0.0),
+            AggState::MinMaxInt { vals, seen, .. } => {
+                vals.push(0);
+                seen.push(false);
+            }
+            AggState::MinMaxFloat { vals, seen, .. } => {
+                vals.push(0.0);
+                seen.push(false);
+            }
+            AggState::MinMaxStr { vals, .. } => vals.push(None),
+            AggState::AvgInt { sum, n, .. } => {
+                sum.push(0);
+                n.push(0);
+            }
+            AggState::AvgFloat { sum, n } => {
+                sum.push(0.0);
+                n.push(0);
+            }
+            AggState::UniqExact(v) => v.push(HashSet::new()),
+            AggState::Uniq(v) => v.push(Hll::default()),
+        }
+    }
+
+    /// Folds the unit rows `sel` (with group ids `gids`, one per selected row) into the state.
+    pub fn update(
+        &mut self,
+        agg: &AggPlan,
+        u: &UnitColumns,
+        sel: &[u32],
+        gids: &[u32],
+        cache: &mut PredCache,
+    ) -> Result<()> {
+        let cond = agg
+            .cond
+            .as_ref()
+            .map(|c| eval_pred(c, u, cache))
+            .transpose()?;
+        let arg = match &agg.arg {
+            None => Arg::None,
+            Some(e) if e.data() == DataType::String => match &e.node {
+                crate::plan::Node::Column(c) => Arg::Str(u.get(*c)?),
+                _ => {
+                    return Err(Error::invalid(
+                        "internal: a computed string aggregate argument",
+                    ));
+                }
+            },
+            Some(e) => match eval_num(e, u, cache)? {
+                Vector::Int(v) => Arg::Int(v),
+                Vector::Float(v) => Arg::Float(v),
+            },
+        };
+        let rows = sel
+            .iter()
+            .zip(gids)
+            .map(|(&r, &g)| (r as usize, g as usize))
+            .filter(|&(r, _)| cond.as_ref().is_none_or(|c| c[r]));
+        let wrong = || {
+            Error::invalid(format!(
+                "internal: argument of `{}` has the wrong representation",
+                agg.source
+            ))
+        };
+        match self {
+            AggState::Count(v) => rows.for_each(|(_, g)| v[g] += 1),
+            AggState::SumInt(v) => {
+                let Arg::Int(x) = &arg else {
+                    return Err(wrong());
+                };
+                rows.for_each(|(r, g)| v[g] = v[g].wrapping_add(x[r]));
+            }
+            AggState::SumFloat(v) => {
+                let Arg::Float(x) = &arg else {
+                    return Err(wrong());
+                };
+                rows.for_each(|(r, g)| v[g] += x[r]);
+            }
+            AggState::MinMaxInt {
+                max,
+                unsigned,
+                vals,
+                seen,
+            } => {
+                let Arg::Int(x) = &arg else {
+                    return Err(wrong());
+                };
+                let (max, unsigned) = (*max, *unsigned);
+                for (r, g) in rows {
+                    let v = x[r];
+                    if !seen[g] || better_int(v, vals[g], max, unsigned) {
+                        vals[g] = v;
+                        seen[g] = true;
+                    }
+                }
+            }
+            AggState::MinMaxFloat { max, vals, seen } => {
+                let Arg::Float(x) = &arg else {
+                    return Err(wrong());
+                };
+                for (r, g) in rows {
+                    let v = x[r];
+                    if !seen[g] || (*max && v > vals[g]) || (!*max && v < vals[g]) {
+                        vals[g] = v;
+                        seen[g] = true;
+                    }
+                }
+            }
+            AggState::MinMaxStr { max, vals } => {
+                if !matches!(arg, Arg::Str(_)) {
+                    return Err(wrong());
+                }
+                for (r, g) in rows {
+                    let s = arg.str_at(r);
+                    let replace = match &vals[g] {
+                        None => true,
+                        Some(cur) => (*max && s > &**cur) || (!*max && s < &**cur),
+                    };
+                    if replace {
+                        vals[g] = Some(s.into());
+                    }
+                }
+            }
+            AggState::AvgInt { unsigned, sum, n } => {
+                let Arg::Int(x) = &arg else {
+                    return Err(wrong());
+                };
+                let unsigned = *unsigned;
+                for (r, g) in rows {
+                    sum[g] += wide(x[r], unsigned);
+                    n[g] += 1;
+                }
+            }
+            AggState::AvgFloat { sum, n } => {
+                let Arg::Float(x) = &arg else {
+                    return Err(wrong());
+                };
+                for (r, g) in rows {
+                    sum[g] += x[r];
+                    n[g] += 1;
+                }
+            }
+            AggState::UniqExact(sets) => match &arg {
+                Arg::Int(x) => rows.for_each(|(r, g)| {
+                    sets[g].insert(u128::from(x[r].cast_unsigned()));
+                }),
+                Arg::Float(x) => rows.for_each(|(r, g)| {
+                    sets[g].insert(u128::from(x[r].to_bits()));
+                }),
+                Arg::Str(_) => rows.for_each(|(r, g)| {
+                    sets[g].insert(xxhash_rust::xxh3::xxh3_128(arg.str_at(r).as_bytes()));
+                }),
+                Arg::None => return Err(wrong()),
+            },
+            AggState::Uniq(sketches) => match &arg {
+                Arg::Int(x) => rows.for_each(|(r, g)| sketches[g].insert(hash_bits(x[r]))),
+                Arg::Float(x) => rows.for_each(|(r, g)| {
+                    sketches[g].insert(hash_bits(x[r].to_bits().cast_signed()));
+                }),
+                Arg::Str(_) => rows.for_each(|(r, g)| sketches[g].insert(hash_str(arg.str_at(r)))),
+                Arg::None => return Err(wrong()),
+            },
+        }
+        Ok(())
+    }
+
+    /// Merges group `src` of `other` (same aggregate) into group `dst` of `self`.
+    pub fn merge(&mut self, dst: usize, other: &mut AggState, src: usize) {
+        match (self, other) {
+            (AggState::Count(a), AggState::Count(b)) => a[dst] += b[src],
+            (AggState::SumInt(a), AggState::SumInt(b)) => a[dst] = a[dst].wrapping_add(b[src]),
+            (AggState::SumFloat(a), AggState::SumFloat(b)) => a[dst] += b[src],
+            (
+                AggState::MinMaxInt {
+                    max,
+                    unsigned,
+                    vals,
+                    seen,
+                },
+                AggState::MinMaxInt {
+                    vals: v2, seen: s2, ..
+                },
+            ) if s2[src] && (!seen[dst] || better_int(v2[src], vals[dst], *max, *unsigned)) => {
+                vals[dst] = v2[src];
+                seen[dst] = true;
+            }
+            (
+                AggState::MinMaxFloat { max, vals, seen },
+                AggState::MinMaxFloat {
+                    vals: v2, seen: s2, ..
+                },
+            ) if s2[src]
+                && (!seen[dst]
+                    || (*max && v2[src] > vals[dst])
+                    || (!*max && v2[src] < vals[dst])) =>
+            {
+                vals[dst] = v2[src];
+                seen[dst] = true;
+            }
+            (AggState::MinMaxStr { max, vals }, AggState::MinMaxStr { vals: v2, .. }) => {
+                if let Some(s) = v2[src].take() {
+                    let replace = match &vals[dst] {
+                        None => true,
+                        Some(cur) => (*max && s > *cur) || (!*max && s < *cur),
+                    };
+                    if replace {
+                        vals[dst] = Some(s);
+                    }
+                }
+            }
+            (AggState::AvgInt { sum, n, .. }, AggState::AvgInt { sum: s2, n: n2, .. }) => {
+                sum[dst] += s2[src];
+                n[dst] += n2[src];
+            }
+            (AggState::AvgFloat { sum, n }, AggState::AvgFloat { sum: s2, n: n2 }) => {
+                sum[dst] += s2[src];
+                n[dst] += n2[src];
+            }
+            (AggState::UniqExact(a), AggState::UniqExact(b)) => {
+                let b = std::mem::take(&mut b[src]);
+                if a[dst].len() < b.len() {
+                    let small = std::mem::replace(&mut a[dst], b);
+                    a[dst].extend(small);
+                } else {
+                    a[dst].extend(b);
+                }
+            }
+            (AggState::Uniq(a), AggState::Uniq(b)) => a[dst].merge(std::mem::take(&mut b[src])),
+            // Nothing to take (the other side saw no row), or, impossibly, different variants:
+            // both sides are built from the same plan.
+            _ => {}
+        }
+    }
+
+    /// The aggregate's value for group `g`, of type `ty`.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "avg divides in Float64, as ClickHouse does"
+    )]
+    pub fn value(&self, g: usize, ty: DataType) -> Value {
+        match self {
+            AggState::Count(v) => Value::UInt(v[g]),
+            AggState::SumInt(v) => Value::from_bits(v[g], ty),
+            AggState::SumFloat(v) => Value::Float(v[g]),
+            AggState::MinMaxInt { vals, seen, .. } => {
+                if seen[g] {
+                    Value::from_bits(vals[g], ty)
+                } else {
+                    Value::default_of(ty)
+                }
+            }
+            AggState::MinMaxFloat { vals, seen, .. } => {
+                Value::Float(if seen[g] { vals[g] } else { 0.0 })
+            }
+            AggState::MinMaxStr { vals, .. } => {
+                Value::Str(vals[g].as_deref().unwrap_or("").to_owned())
+            }
+            AggState::AvgInt { sum, n, .. } => Value::Float(sum[g] as f64 / n[g] as f64),
+            AggState::AvgFloat { sum, n } => Value::Float(sum[g] / n[g] as f64),
+            AggState::UniqExact(v) => Value::UInt(v[g].len() as u64),
+            AggState::Uniq(v) => Value::UInt(v[g].estimate()),
+        }
+    }
+}
+
+fn wide(x: i64, unsigned: bool) -> i128 {
+    if unsigned {
+        i128::from(x.cast_unsigned())
+    } else {
+        i128::from(x)
+    }
+}
+
+fn better_int(v: i64, cur: i64, max: bool, unsigned: bool) -> bool {
+    let (v, cur) = (wide(v, unsigned), wide(cur, unsigned));
+    if max { v > cur } else { v < cur }
+}

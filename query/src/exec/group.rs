@@ -1,0 +1,289 @@
+//! [`GroupTable`]: one worker's partial aggregation: groups keyed by their key values, and the
+//! aggregate states of every group.
+//!
+//! Grouping is two-level. Within a unit each key is first mapped to dense *part ids*: a
+//! dictionary column by a table indexed by its codes (no string is hashed or compared), other
+//! keys by a small hash map; the part ids of several keys are combined into unit-local group ids
+//! (a direct table when the product of their counts is small). Only then is each *local* group
+//! (a handful per block) looked up by value in the worker's table, so the per-row cost is a few
+//! array look-ups whatever the key types. Worker tables merge by value at the end.
+
+use std::borrow::Cow;
+
+use adstore_storage::{ColumnData, StringColumn};
+use hashbrown::HashMap;
+
+use super::Partial;
+use super::accum::AggState;
+use super::order::{Keyed, sort_and_take};
+use super::predicate::PredCache;
+use super::rows::selection;
+use super::unit::UnitColumns;
+use super::vector::{Vector, eval_num};
+use crate::error::{Error, Result};
+use crate::eval::{Env, eval};
+use crate::plan::{AggPlan, Node, Plan, SortKey, TExpr};
+use crate::types::DataType;
+use crate::value::Value;
+
+/// One component of a group key, by value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyPart {
+    /// A number's 64-bit pattern (integers, dates, times, the event type, floats' bits).
+    Bits(i64),
+    /// A string.
+    Str(Box<str>),
+}
+
+/// One worker's groups and aggregate states.
+#[derive(Debug)]
+pub struct GroupTable<'p> {
+    filter: Option<&'p TExpr>,
+    keys: &'p [TExpr],
+    aggs: &'p [AggPlan],
+    index: HashMap<Vec<KeyPart>, u32>,
+    group_keys: Vec<Vec<KeyPart>>,
+    states: Vec<AggState>,
+    keep: Option<u64>,
+}
+
+/// A key's values over a unit.
+enum KeyCol<'a> {
+    Codes(&'a [u32], &'a StringColumn),
+    Plain(&'a StringColumn),
+    Num(Cow<'a, [i64]>),
+}
+
+impl KeyCol<'_> {
+    fn part(&self, row: usize) -> KeyPart {
+        match self {
+            KeyCol::Codes(codes, dict) => KeyPart::Str(dict.get(codes[row] as usize).into()),
+            KeyCol::Plain(s) => KeyPart::Str(s.get(row).into()),
+            KeyCol::Num(v) => KeyPart::Bits(v[row]),
+        }
+    }
+}
+
+impl<'p> GroupTable<'p> {
+    /// An empty table for the plan's aggregation; without keys it holds its one group from the
+    /// start (an aggregate over no row still answers one row).
+    pub fn new(plan: &'p Plan, keys: &'p [TExpr], aggs: &'p [AggPlan]) -> GroupTable<'p> {
+        let mut t = GroupTable {
+            filter: plan.filter.as_ref(),
+            keys,
+            aggs,
+            index: HashMap::new(),
+            group_keys: Vec::new(),
+            states: aggs.iter().map(AggState::new).collect(),
+            keep: plan.limit.map(|l| l.saturating_add(plan.offset)),
+        };
+        if keys.is_empty() {
+            t.group(Vec::new());
+        }
+        t
+    }
+
+    fn group(&mut self, key: Vec<KeyPart>) -> u32 {
+        if let Some(&g) = self.index.get(&key) {
+            return g;
+        }
+        let g = u32::try_from(self.group_keys.len()).unwrap_or(u32::MAX);
+        self.index.insert(key.clone(), g);
+        self.group_keys.push(key);
+        for s in &mut self.states {
+            s.push_group();
+        }
+        g
+    }
+
+    /// The table's group id of each selected row.
+    fn group_ids(
+        &mut self,
+        u: &UnitColumns,
+        sel: &[u32],
+        cache: &mut PredCache,
+    ) -> Result<Vec<u32>> {
+        if self.keys.is_empty() {
+            return Ok(vec![0; sel.len()]);
+        }
+        let mut cols = Vec::with_capacity(self.keys.len());
+        for k in self.keys {
+            cols.push(key_col(k, u, cache)?);
+        }
+        let (mut local, mut reps) = part_ids(&cols[0], sel);
+        for col in &cols[1..] {
+            let (ids, n) = part_ids(col, sel);
+            (local, reps) = combine(&local, reps.len(), &ids, n.len());
+        }
+        let mut to_global = Vec::with_capacity(reps.len());
+        for &j in &reps {
+            let row = sel[j as usize] as usize;
+            let key: Vec<KeyPart> = cols.iter().map(|c| c.part(row)).collect();
+            to_global.push(self.group(key));
+        }
+        Ok(local.iter().map(|&l| to_global[l as usize]).collect())
+    }
+
+    /// Merges another worker's table into this one.
+    pub fn merge(&mut self, mut other: GroupTable<'_>) {
+        let keys = std::mem::take(&mut other.group_keys);
+        for (src, key) in keys.into_iter().enumerate() {
+            let dst = self.group(key) as usize;
+            for (a, b) in self.states.iter_mut().zip(other.states.iter_mut()) {
+                a.merge(dst, b, src);
+            }
+        }
+    }
+
+    /// The final rows: outputs per group, sorted (ties and unordered queries by outputs), at
+    /// most offset + limit of them.
+    pub fn finish(self, outputs: &[TExpr], order: &[SortKey]) -> Vec<Vec<Value>> {
+        let mut rows = Vec::with_capacity(self.group_keys.len());
+        for (g, key) in self.group_keys.iter().enumerate() {
+            let env = GroupEnv {
+                keys: key
+                    .iter()
+                    .zip(self.keys)
+                    .map(|(p, k)| match p {
+                        KeyPart::Bits(b) => Value::from_bits(*b, k.data()),
+                        KeyPart::Str(s) => Value::Str(s.to_string()),
+                    })
+                    .collect(),
+                aggs: self
+                    .states
+                    .iter()
+                    .zip(self.aggs)
+                    .map(|(s, a)| s.value(g, a.ty.data))
+                    .collect(),
+            };
+            rows.push(Keyed {
+                outputs: outputs.iter().map(|o| eval(o, &env)).collect(),
+                keys: order.iter().map(|k| eval(&k.expr, &env)).collect(),
+            });
+        }
+        sort_and_take(rows, order, self.keep)
+            .into_iter()
+            .map(|r| r.outputs)
+            .collect()
+    }
+}
+
+impl Partial for GroupTable<'_> {
+    fn add_unit(&mut self, u: &UnitColumns, cache: &mut PredCache, _index: usize) -> Result<usize> {
+        let sel = selection(self.filter, u, cache)?;
+        if sel.is_empty() {
+            return Ok(0);
+        }
+        let gids = self.group_ids(u, &sel, cache)?;
+        for (state, agg) in self.states.iter_mut().zip(self.aggs) {
+            state.update(agg, u, &sel, &gids, cache)?;
+        }
+        Ok(0)
+    }
+
+    fn enough(&self, _produced: u64) -> bool {
+        false
+    }
+}
+
+fn key_col<'a>(k: &TExpr, u: &'a UnitColumns, cache: &mut PredCache) -> Result<KeyCol<'a>> {
+    if k.data() == DataType::String {
+        let Node::Column(c) = k.node else {
+            return Err(Error::invalid("internal: a computed string group key"));
+        };
+        return Ok(match u.get(c)? {
+            ColumnData::Dict { dictionary, codes } => KeyCol::Codes(codes, dictionary),
+            ColumnData::Strings(s) => KeyCol::Plain(s),
+            _ => return Err(Error::invalid("internal: a string key decoded as numbers")),
+        });
+    }
+    Ok(KeyCol::Num(match eval_num(k, u, cache)? {
+        Vector::Int(v) => v,
+        Vector::Float(v) => Cow::Owned(v.iter().map(|f| f.to_bits().cast_signed()).collect()),
+    }))
+}
+
+/// Dense ids of a key's values over the selected rows, and for each id the position (in `sel`)
+/// of its first row.
+fn part_ids(col: &KeyCol<'_>, sel: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut ids = Vec::with_capacity(sel.len());
+    let mut reps: Vec<u32> = Vec::new();
+    let assign = |slot: &mut u32, j: usize, reps: &mut Vec<u32>| {
+        if *slot == u32::MAX {
+            *slot = reps.len() as u32;
+            reps.push(j as u32);
+        }
+        *slot
+    };
+    match col {
+        KeyCol::Codes(codes, dict) => {
+            let mut table = vec![u32::MAX; dict.len()];
+            for (j, &r) in sel.iter().enumerate() {
+                let code = codes[r as usize] as usize;
+                ids.push(assign(&mut table[code], j, &mut reps));
+            }
+        }
+        KeyCol::Plain(s) => {
+            let mut map: HashMap<&str, u32> = HashMap::new();
+            for (j, &r) in sel.iter().enumerate() {
+                let slot = map.entry(s.get(r as usize)).or_insert(u32::MAX);
+                ids.push(assign(slot, j, &mut reps));
+            }
+        }
+        KeyCol::Num(v) => {
+            let mut map: HashMap<i64, u32> = HashMap::new();
+            for (j, &r) in sel.iter().enumerate() {
+                let slot = map.entry(v[r as usize]).or_insert(u32::MAX);
+                ids.push(assign(slot, j, &mut reps));
+            }
+        }
+    }
+    (ids, reps)
+}
+
+/// Combines two id columns (with `na` and `nb` distinct ids) into one dense id column, and the
+/// first position of each combined id.
+fn combine(a: &[u32], na: usize, b: &[u32], nb: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut ids = Vec::with_capacity(a.len());
+    let mut reps: Vec<u32> = Vec::new();
+    if na.saturating_mul(nb) <= 1 << 16 {
+        let mut table = vec![u32::MAX; na * nb];
+        for (j, (&x, &y)) in a.iter().zip(b).enumerate() {
+            let slot = &mut table[x as usize * nb + y as usize];
+            if *slot == u32::MAX {
+                *slot = reps.len() as u32;
+                reps.push(j as u32);
+            }
+            ids.push(*slot);
+        }
+    } else {
+        let mut map: HashMap<(u32, u32), u32> = HashMap::new();
+        for (j, (&x, &y)) in a.iter().zip(b).enumerate() {
+            let slot = map.entry((x, y)).or_insert(u32::MAX);
+            if *slot == u32::MAX {
+                *slot = reps.len() as u32;
+                reps.push(j as u32);
+            }
+            ids.push(*slot);
+        }
+    }
+    (ids, reps)
+}
+
+/// A group as an evaluation environment of the final stage.
+struct GroupEnv {
+    keys: Vec<Value>,
+    aggs: Vec<Value>,
+}
+
+impl Env for GroupEnv {
+    fn column(&self, _c: adstore_storage::ColumnId) -> Value {
+        Value::Null
+    }
+    fn key(&self, i: usize) -> Value {
+        self.keys.get(i).cloned().unwrap_or(Value::Null)
+    }
+    fn agg(&self, i: usize) -> Value {
+        self.aggs.get(i).cloned().unwrap_or(Value::Null)
+    }
+}

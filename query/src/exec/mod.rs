@@ -1,0 +1,230 @@
+//! Execution: [`execute`] runs a [`Query`] on a [`Snapshot`].
+//!
+//! The plan's [`ScanFilter`](adstore_storage::ScanFilter) prunes partitions, segments and blocks
+//! (min/max, dictionaries, blooms); the remaining scan units (segment blocks and memtable chunks)
+//! are shared by worker threads (one per core by default) that take them in order from an
+//! atomic counter. Each worker decodes only the columns the plan reads, evaluates the WHERE
+//! clause into a row mask ([`predicate`]), and either folds the selected rows into its own
+//! partial aggregates ([`group`], [`accum`]) or keeps the selected rows ([`rows`]). Partial
+//! results are merged, then the final stage computes outputs per group or row, sorts, applies
+//! offset and limit, and builds Arrow batches ([`crate::result`]).
+//!
+//! - [`unit`]: a unit's decoded columns, dictionary form for low-cardinality strings.
+//! - [`predicate`], [`vector`]: vectorized conditions and numeric expressions.
+//! - [`group`]: code-keyed grouping within a unit, value-keyed groups across units.
+//! - [`accum`]: aggregate states, their update and merge.
+//! - [`hll`]: the HyperLogLog sketch of `uniq`.
+//! - [`rows`]: plain row selection, with top-k for ORDER BY ... LIMIT.
+//! - [`order`]: sorting, offset and limit of final rows.
+
+pub mod accum;
+pub mod group;
+pub mod hll;
+pub mod order;
+pub mod predicate;
+pub mod rows;
+pub mod unit;
+pub mod vector;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use adstore_storage::{ReadContext, ScanUnit, Snapshot};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+use crate::error::{Error, Result};
+use crate::model::Query;
+use crate::plan::{Body, Plan};
+use crate::value::Value;
+use predicate::PredCache;
+use unit::UnitColumns;
+
+/// How a query runs.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// Worker threads; 0 (the default) means one per available core.
+    pub threads: usize,
+}
+
+/// What a query did, for logs and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecStats {
+    /// Scan units (blocks and memtable chunks) left after pruning.
+    pub units: u64,
+    /// Units actually scanned (fewer when a LIMIT stopped the scan early).
+    pub units_scanned: u64,
+    /// Rows in the scanned units.
+    pub rows_scanned: u64,
+    /// Rows of the snapshot (before pruning).
+    pub rows_total: u64,
+}
+
+/// A query's answer: an Arrow schema and record batches (together at most the query's limit
+/// rows; an aggregate without GROUP BY always has exactly one row).
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// Column names and Arrow types (ClickHouse types are in each field's metadata under
+    /// `clickhouse_type`).
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+    /// Scan figures.
+    pub stats: ExecStats,
+}
+
+impl QueryResult {
+    /// Total rows over all batches.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// Plans and runs `query` on `snapshot`.
+pub fn execute(snapshot: &Snapshot, query: &Query, options: &ExecOptions) -> Result<QueryResult> {
+    let plan = Plan::new(query)?;
+    execute_plan(snapshot, &plan, options)
+}
+
+/// Runs a checked plan.
+pub fn execute_plan(
+    snapshot: &Snapshot,
+    plan: &Plan,
+    options: &ExecOptions,
+) -> Result<QueryResult> {
+    let mut ctx = ReadContext::new()?;
+    let units = snapshot.plan(&plan.scan_filter, &mut ctx)?;
+    let columns = plan.columns();
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    }
+    .clamp(1, units.len().max(1));
+    let mut stats = ExecStats {
+        units: units.len() as u64,
+        rows_total: snapshot.rows(),
+        ..ExecStats::default()
+    };
+    let scan = Scan {
+        units: &units,
+        columns: &columns,
+        next: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        scanned: AtomicU64::new(0),
+        rows: AtomicU64::new(0),
+        produced: AtomicU64::new(0),
+    };
+    let final_rows: Vec<Vec<Value>> = match &plan.body {
+        Body::Aggregate {
+            keys,
+            aggs,
+            outputs,
+        } => {
+            let partials =
+                run_workers(threads, &scan, || group::GroupTable::new(plan, keys, aggs))?;
+            let mut merged = group::GroupTable::new(plan, keys, aggs);
+            for p in partials {
+                merged.merge(p);
+            }
+            merged.finish(outputs, &plan.order)
+        }
+        Body::Rows { outputs } => {
+            let limit = plan.limit.map(|l| l.saturating_add(plan.offset));
+            let partials =
+                run_workers(threads, &scan, || rows::RowSink::new(plan, outputs, limit))?;
+            rows::RowSink::finish(partials, &plan.order)
+        }
+    };
+    let page = order::page(final_rows, plan.offset, plan.limit);
+    stats.units_scanned = scan.scanned.load(Ordering::Relaxed);
+    stats.rows_scanned = scan.rows.load(Ordering::Relaxed);
+    let (schema, batches) = crate::result::to_batches(&plan.names, &plan.types, &page)?;
+    Ok(QueryResult {
+        schema,
+        batches,
+        stats,
+    })
+}
+
+/// What one worker accumulates: partial aggregates or selected rows.
+pub(crate) trait Partial: Send {
+    /// Folds in one unit (the `index`-th of the scan); returns the rows it produced (row
+    /// selection) or 0.
+    fn add_unit(&mut self, u: &UnitColumns, cache: &mut PredCache, index: usize) -> Result<usize>;
+    /// Whether the scan may stop once `produced` rows exist (row selection without ORDER BY).
+    fn enough(&self, produced: u64) -> bool;
+}
+
+/// The shared state of one scan.
+struct Scan<'a> {
+    units: &'a [ScanUnit],
+    columns: &'a [adstore_storage::ColumnId],
+    next: AtomicUsize,
+    stop: AtomicBool,
+    scanned: AtomicU64,
+    rows: AtomicU64,
+    produced: AtomicU64,
+}
+
+/// One worker: takes units until none is left or the scan stops.
+fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
+    let mut ctx = ReadContext::new()?;
+    let mut cache = PredCache::default();
+    while !scan.stop.load(Ordering::Relaxed) {
+        let i = scan.next.fetch_add(1, Ordering::Relaxed);
+        let Some(unit) = scan.units.get(i) else {
+            break;
+        };
+        let cols = UnitColumns::read(unit, scan.columns, &mut ctx)?;
+        scan.scanned.fetch_add(1, Ordering::Relaxed);
+        scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
+        let produced = partial.add_unit(&cols, &mut cache, i)? as u64;
+        if produced > 0 {
+            let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;
+            if partial.enough(total) {
+                scan.stop.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+    Ok(partial)
+}
+
+/// Runs `threads` workers over the scan's units, each folding units into its own partial.
+/// Units are taken in index order, so when a LIMIT stops the scan, every unit before the last
+/// one taken has been scanned.
+fn run_workers<P: Partial>(
+    threads: usize,
+    scan: &Scan<'_>,
+    make: impl Fn() -> P + Sync,
+) -> Result<Vec<P>> {
+    let work = || -> Result<P> {
+        let out = work_loop(scan, make());
+        if out.is_err() {
+            scan.stop.store(true, Ordering::Relaxed);
+        }
+        out
+    };
+    if threads <= 1 {
+        return Ok(vec![work()?]);
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+        let mut out = Vec::with_capacity(threads);
+        let mut first_err = None;
+        for h in handles {
+            match h.join() {
+                Ok(Ok(p)) => out.push(p),
+                Ok(Err(e)) => {
+                    scan.stop.store(true, Ordering::Relaxed);
+                    first_err.get_or_insert(e);
+                }
+                Err(_) => {
+                    first_err.get_or_insert(Error::WorkerPanicked);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    })
+}

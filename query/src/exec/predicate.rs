@@ -1,0 +1,250 @@
+//! Vectorized conditions: a row-level condition evaluated over every row of a unit into one
+//! boolean per row.
+//!
+//! The key trick: a condition that reads a single low-cardinality column (a dictionary string,
+//! the event type, `won`) is evaluated once per distinct value, with the row-at-a-time
+//! evaluator, into a truth table indexed by code; rows then cost one table look-up. Segment
+//! dictionaries are shared by all blocks of a segment, so their tables are cached per thread
+//! (keyed by the condition and the dictionary, whose `Arc` the cache keeps alive so the key can
+//! never be reused by another allocation). Plain string columns (user_id, event_id,
+//! impression_id) compare bytes directly; numeric comparisons compare decoded integers; anything
+//! else falls back to the row-at-a-time evaluator.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use adstore_storage::{ColumnData, ColumnId, EventType, StringColumn};
+
+use super::unit::{OneColumnEnv, RowEnv, UnitColumns};
+use super::vector::{Vector, eval_num};
+use crate::error::Result;
+use crate::eval::{cmp_result, eval};
+use crate::model::CmpOp;
+use crate::plan::{Node, TExpr};
+use crate::types::{DataType, Repr};
+use crate::value::{Value, compare};
+
+/// A dictionary (kept alive so its address is never reused) and a condition's truth table.
+type CachedTable = (Arc<StringColumn>, Arc<Vec<bool>>);
+
+/// Truth tables of conditions over segment dictionaries, per thread.
+#[derive(Debug, Default)]
+pub struct PredCache {
+    tables: HashMap<(usize, usize), CachedTable>,
+}
+
+impl PredCache {
+    fn table(&mut self, e: &TExpr, col: ColumnId, dict: &Arc<StringColumn>) -> Arc<Vec<bool>> {
+        let key = (std::ptr::from_ref(e) as usize, Arc::as_ptr(dict) as usize);
+        if let Some((_, t)) = self.tables.get(&key) {
+            return Arc::clone(t);
+        }
+        let table: Vec<bool> = dict
+            .iter()
+            .map(|s| {
+                let env = OneColumnEnv {
+                    col,
+                    value: Value::Str(s.to_owned()),
+                };
+                eval(e, &env).is_true()
+            })
+            .collect();
+        let table = Arc::new(table);
+        self.tables
+            .insert(key, (Arc::clone(dict), Arc::clone(&table)));
+        table
+    }
+}
+
+/// Evaluates a row-level condition over every row of the unit.
+pub fn eval_pred(e: &TExpr, u: &UnitColumns, cache: &mut PredCache) -> Result<Vec<bool>> {
+    match &e.node {
+        Node::And(a, b) => {
+            let mut x = eval_pred(a, u, cache)?;
+            if x.iter().any(|&v| v) {
+                let y = eval_pred(b, u, cache)?;
+                x.iter_mut().zip(y).for_each(|(x, y)| *x &= y);
+            }
+            return Ok(x);
+        }
+        Node::Or(a, b) => {
+            let mut x = eval_pred(a, u, cache)?;
+            if !x.iter().all(|&v| v) {
+                let y = eval_pred(b, u, cache)?;
+                x.iter_mut().zip(y).for_each(|(x, y)| *x |= y);
+            }
+            return Ok(x);
+        }
+        Node::Not(a) => {
+            let mut x = eval_pred(a, u, cache)?;
+            x.iter_mut().for_each(|v| *v = !*v);
+            return Ok(x);
+        }
+        _ => {}
+    }
+    let cols = e.columns();
+    if cols.is_empty() {
+        let v = eval(
+            e,
+            &OneColumnEnv {
+                col: ColumnId::Ts,
+                value: Value::Null,
+            },
+        );
+        return Ok(vec![v.is_true(); u.rows()]);
+    }
+    if let [c] = cols[..] {
+        match u.get(c)? {
+            ColumnData::Dict { dictionary, codes } => {
+                let table = cache.table(e, c, dictionary);
+                return Ok(codes
+                    .iter()
+                    .map(|&k| table.get(k as usize).copied().unwrap_or(false))
+                    .collect());
+            }
+            ColumnData::EventType(types) => {
+                let table: Vec<bool> = EventType::ALL
+                    .iter()
+                    .map(|t| {
+                        let env = OneColumnEnv {
+                            col: c,
+                            value: Value::Int(i64::from(t.code())),
+                        };
+                        eval(e, &env).is_true()
+                    })
+                    .collect();
+                return Ok(types.iter().map(|t| table[usize::from(t.code())]).collect());
+            }
+            ColumnData::Bool(values) => {
+                let table: Vec<bool> = [0, 1]
+                    .iter()
+                    .map(|&b| {
+                        let env = OneColumnEnv {
+                            col: c,
+                            value: Value::UInt(b),
+                        };
+                        eval(e, &env).is_true()
+                    })
+                    .collect();
+                return Ok(values.iter().map(|&b| table[usize::from(b)]).collect());
+            }
+            ColumnData::Strings(s) => {
+                if let Some(mask) = plain_string(e, s) {
+                    return Ok(mask);
+                }
+            }
+            ColumnData::I64(_) => {}
+        }
+    }
+    let numeric = |t: &TExpr| t.data() != DataType::String;
+    match &e.node {
+        Node::Cmp(op, a, b) if numeric(a) && numeric(b) => compare_vectors(*op, a, b, u, cache),
+        Node::In { expr, set, negated } if numeric(expr) => {
+            let v = eval_num(expr, u, cache)?;
+            let ty = expr.data();
+            let bits = v.to_bits();
+            Ok(bits
+                .iter()
+                .map(|&x| {
+                    let x = Value::from_bits(x, ty);
+                    set.iter().any(|s| compare(&x, s) == Some(Ordering::Equal)) != *negated
+                })
+                .collect())
+        }
+        _ if numeric(e) && !e.any_nullable() && !has_string(e) => {
+            let v = eval_num(e, u, cache)?;
+            Ok(match v {
+                Vector::Int(v) => v.iter().map(|&x| x != 0).collect(),
+                Vector::Float(v) => v.iter().map(|&x| x != 0.0).collect(),
+            })
+        }
+        _ => Ok((0..u.rows())
+            .map(|row| eval(e, &RowEnv { unit: u, row }).is_true())
+            .collect()),
+    }
+}
+
+fn has_string(e: &TExpr) -> bool {
+    let mut found = false;
+    e.walk(&mut |n| found |= n.data() == DataType::String);
+    found
+}
+
+/// Equality, IN and LIKE on a plain string column against constants, without allocating.
+fn plain_string(e: &TExpr, s: &StringColumn) -> Option<Vec<bool>> {
+    let is_col = |t: &TExpr| matches!(t.node, Node::Column(_));
+    match &e.node {
+        Node::Cmp(op @ (CmpOp::Eq | CmpOp::NotEq), a, b) => {
+            let lit = match (&a.node, &b.node) {
+                (Node::Column(_), Node::Const(Value::Str(l)))
+                | (Node::Const(Value::Str(l)), Node::Column(_)) => l.as_str(),
+                _ => return None,
+            };
+            let eq = *op == CmpOp::Eq;
+            Some(s.iter().map(|v| (v == lit) == eq).collect())
+        }
+        Node::In { expr, set, negated } if is_col(expr) => {
+            let set: Vec<&str> = set
+                .iter()
+                .filter_map(|v| match v {
+                    Value::Str(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if set.len() > 16 {
+                let h: std::collections::HashSet<&str> = set.into_iter().collect();
+                Some(s.iter().map(|v| h.contains(v) != *negated).collect())
+            } else {
+                Some(s.iter().map(|v| set.contains(&v) != *negated).collect())
+            }
+        }
+        Node::Like {
+            expr,
+            pattern,
+            negated,
+        } if is_col(expr) => Some(s.iter().map(|v| pattern.matches(v) != *negated).collect()),
+        _ => None,
+    }
+}
+
+fn compare_vectors(
+    op: CmpOp,
+    a: &TExpr,
+    b: &TExpr,
+    u: &UnitColumns,
+    cache: &mut PredCache,
+) -> Result<Vec<bool>> {
+    let (ta, tb) = (a.data(), b.data());
+    let va = eval_num(a, u, cache)?;
+    if ta == DataType::Float64 || tb == DataType::Float64 {
+        let x = va.to_f64(ta);
+        let y: Vec<f64> = match b.as_const().and_then(Value::as_f64) {
+            Some(c) => vec![c; x.len()],
+            None => eval_num(b, u, cache)?.to_f64(tb),
+        };
+        return Ok(x
+            .iter()
+            .zip(&y)
+            .map(|(x, y)| cmp_result(op, x.partial_cmp(y)).is_true())
+            .collect());
+    }
+    let wide = |x: i64, t: DataType| -> i128 {
+        if t.repr() == Repr::UInt {
+            i128::from(x.cast_unsigned())
+        } else {
+            i128::from(x)
+        }
+    };
+    let x = va.to_bits();
+    if let Some(c) = b.as_const() {
+        let c = wide(c.bits(), tb);
+        return Ok(x.iter().map(|&x| op.holds(wide(x, ta).cmp(&c))).collect());
+    }
+    let vb = eval_num(b, u, cache)?;
+    let y = vb.to_bits();
+    Ok(x.iter()
+        .zip(y.iter())
+        .map(|(&x, &y)| op.holds(wide(x, ta).cmp(&wide(y, tb))))
+        .collect())
+}
