@@ -16,6 +16,8 @@
 //! - [`retention`]: drops partitions past their TTL.
 //! - [`dedup`]: the exact dedup index over the window. FORMAT.md "Dedup index".
 //! - [`lock`]: one writer process per data directory.
+//! - [`producer`]: per-producer sequence marks for exactly-once appends, durable in the WAL
+//!   record and the manifest. FORMAT.md "Producer marks".
 //! - [`store`]: [`Store`]: open/recover, append, flush, snapshot, stats.
 //! - [`snapshot`]: [`Snapshot`] and the pruned [`ScanUnit`]s the query crate scans.
 //! - [`hooks`]: crash points for crash tests.
@@ -34,6 +36,7 @@ pub mod lock;
 pub mod manifest;
 pub mod memtable;
 pub mod partition;
+pub mod producer;
 pub mod retention;
 pub mod schema;
 pub mod segment;
@@ -44,6 +47,7 @@ pub mod wal;
 pub use batch::{Event, EventBatch, EventRef, StringColumn};
 pub use error::{Error, Result};
 pub use partition::PartitionKey;
+pub use producer::ProducerAppend;
 pub use schema::{COLUMN_COUNT, ColumnId, ColumnKind, EventType, TimestampMicros};
 pub use segment::{ColumnData, ReadContext, SegmentReader};
 pub use snapshot::{ScanFilter, ScanUnit, Snapshot};

@@ -9,7 +9,12 @@
 //! | Magic "ADMF" | FormatVersion(u16) | Reserved(u16) | BodyLen(u32) | BodyCrc(u32) | Body |
 //! Body:  | BucketCount(u16) | Reserved(u16) | NextSegmentId(u64) | WalReplayFrom(u64) | SegmentCount(u32) | Entry* |
 //! Entry: | SegmentId(u64) | Day(i32) | Bucket(u16) | Reserved(u16) | Rows(u64) | MinTs(i64) | MaxTs(i64) | Bytes(u64) |
+//! Version 2 adds, after the entries:
+//! | ProducerCount(u32) | Producer* |   Producer: | IdLen(u16) | Id (UTF-8) | Sequence(u64) |
 //! ```
+//!
+//! The producer marks are those of every WAL record before `WalReplayFrom` (see
+//! [`crate::producer`]); version 1 manifests have none. This build writes version 2.
 
 use std::path::Path;
 
@@ -22,8 +27,10 @@ use crate::wal::Lsn;
 pub const MANIFEST_FILE: &str = "MANIFEST";
 /// Magic bytes opening the manifest.
 pub const MANIFEST_MAGIC: [u8; 4] = *b"ADMF";
-/// The manifest format version this build writes and reads.
-pub const MANIFEST_FORMAT_VERSION: u16 = 1;
+/// The manifest format version this build writes.
+pub const MANIFEST_FORMAT_VERSION: u16 = 2;
+/// The oldest manifest format version this build reads (version 1: no producer marks).
+pub const MANIFEST_OLDEST_VERSION: u16 = 1;
 
 const HEADER_LEN: usize = 16;
 const ENTRY_LEN: usize = 8 + 4 + 2 + 2 + 8 + 8 + 8 + 8;
@@ -56,6 +63,8 @@ pub struct Manifest {
     pub wal_replay_from: Lsn,
     /// Live segments.
     pub segments: Vec<SegmentEntry>,
+    /// Highest applied sequence per producer, over the records before `wal_replay_from`.
+    pub producers: crate::producer::ProducerMarks,
 }
 
 impl Manifest {
@@ -66,6 +75,7 @@ impl Manifest {
             next_segment_id: 1,
             wal_replay_from: 1,
             segments: Vec::new(),
+            producers: crate::producer::ProducerMarks::new(),
         }
     }
 
@@ -90,6 +100,14 @@ impl Manifest {
             body.extend_from_slice(&s.min_ts.to_le_bytes());
             body.extend_from_slice(&s.max_ts.to_le_bytes());
             body.extend_from_slice(&s.bytes.to_le_bytes());
+        }
+        body.extend_from_slice(
+            &u32::try_from(self.producers.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
+        for (id, seq) in &self.producers {
+            crate::producer::encode_prefix(id, *seq, &mut body);
         }
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
         out.extend_from_slice(&MANIFEST_MAGIC);
@@ -119,12 +137,12 @@ impl Manifest {
         }
         let mut r = Reader { bytes, at: 4 };
         let version = r.u16();
-        if version != MANIFEST_FORMAT_VERSION {
+        if !(MANIFEST_OLDEST_VERSION..=MANIFEST_FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion {
                 path: path.to_path_buf(),
                 what: "manifest",
                 version,
-                supported: MANIFEST_FORMAT_VERSION.to_string(),
+                supported: format!("{MANIFEST_OLDEST_VERSION} to {MANIFEST_FORMAT_VERSION}"),
             });
         }
         if r.u16() != 0 {
@@ -157,7 +175,11 @@ impl Manifest {
         let next_segment_id = r.u64();
         let wal_replay_from = r.u64();
         let count = r.u32() as usize;
-        if r.remaining() != count * ENTRY_LEN {
+        let fits = match version {
+            1 => r.remaining() == count * ENTRY_LEN,
+            _ => r.remaining() >= count * ENTRY_LEN + 4,
+        };
+        if !fits {
             return Err(corrupt(
                 r.at,
                 format!("{count} segment entries do not fit {} bytes", r.remaining()),
@@ -181,11 +203,34 @@ impl Manifest {
                 bytes: r.u64(),
             });
         }
+        let mut producers = crate::producer::ProducerMarks::new();
+        if version >= 2 {
+            let count = r.u32() as usize;
+            let mut rest = &bytes[r.at..];
+            for i in 0..count {
+                let (id, seq, tail) = crate::producer::decode_prefix(rest)
+                    .map_err(|e| corrupt(bytes.len() - rest.len(), format!("producer {i}: {e}")))?;
+                if producers.insert(id, seq).is_some() {
+                    return Err(corrupt(
+                        bytes.len() - rest.len(),
+                        format!("producer {i} listed twice"),
+                    ));
+                }
+                rest = tail;
+            }
+            if !rest.is_empty() {
+                return Err(corrupt(
+                    bytes.len() - rest.len(),
+                    format!("{} bytes after the producer marks", rest.len()),
+                ));
+            }
+        }
         Ok(Manifest {
             bucket_count,
             next_segment_id,
             wal_replay_from,
             segments,
+            producers,
         })
     }
 
@@ -257,7 +302,24 @@ mod tests {
             max_ts: 99,
             bytes: 4096,
         });
+        m.producers.insert("agent-1".into(), 17);
+        m.producers.insert("agent-2".into(), u64::MAX);
         m
+    }
+
+    #[test]
+    fn reads_version_1_without_producer_marks() {
+        let mut m = sample();
+        m.producers.clear();
+        let mut bytes = m.encode();
+        // Version 1 is the same bytes without the trailing producer count.
+        bytes.truncate(bytes.len() - 4);
+        bytes[4..6].copy_from_slice(&1u16.to_le_bytes());
+        let body_len = u32::try_from(bytes.len() - HEADER_LEN).unwrap();
+        bytes[8..12].copy_from_slice(&body_len.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[HEADER_LEN..]);
+        bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(Manifest::decode(Path::new("M"), &bytes).unwrap(), m);
     }
 
     #[test]

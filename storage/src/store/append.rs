@@ -10,6 +10,7 @@ use crate::dedup::Candidates;
 use crate::error::{Error, Result};
 use crate::memtable::event_id_hash;
 use crate::partition::{PartitionKey, campaign_bucket};
+use crate::producer::ProducerAppend;
 use crate::schema::day_of;
 use crate::segment::ReadContext;
 
@@ -27,14 +28,50 @@ pub struct AppendOutcome {
 }
 
 pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcome> {
+    if batch.is_empty() {
+        if shared.wal.is_none() {
+            return Err(Error::ReadOnly("append"));
+        }
+        return Ok(AppendOutcome::default());
+    }
+    match append_inner(shared, batch, None)? {
+        ProducerAppend::Applied(outcome) => Ok(outcome),
+        ProducerAppend::AlreadyApplied { .. } => Ok(AppendOutcome::default()),
+    }
+}
+
+pub(super) fn append_with_producer(
+    shared: &Shared,
+    batch: &EventBatch,
+    producer: &str,
+    sequence: u64,
+) -> Result<ProducerAppend> {
+    crate::producer::check_producer_id(producer)?;
+    append_inner(shared, batch, Some((producer, sequence)))
+}
+
+fn append_inner(
+    shared: &Shared,
+    batch: &EventBatch,
+    producer: Option<(&str, u64)>,
+) -> Result<ProducerAppend> {
     let Some(wal) = &shared.wal else {
         return Err(Error::ReadOnly("append"));
     };
-    if batch.is_empty() {
-        return Ok(AppendOutcome::default());
-    }
     let hashes: Vec<u64> = batch.event_id.iter().map(event_id_hash).collect();
     let mut guard = shared.state.lock();
+    // Checked under the write lock, so two concurrent requests with one sequence apply once.
+    if let Some((id, seq)) = producer
+        && let Some(mark) = guard.producers.get(id).copied()
+        && seq <= mark.sequence
+    {
+        drop(guard);
+        // The first request may still be waiting for its fsync: answer only once it is durable.
+        wal.sync_to(mark.lsn)?;
+        return Ok(ProducerAppend::AlreadyApplied {
+            high_water: mark.sequence,
+        });
+    }
     // Backpressure: when segment writing falls behind, wait here rather than grow without bound.
     while guard.memtable.rows() >= shared.options.max_memtable_rows
         && !shared.stop.load(Ordering::Relaxed)
@@ -45,10 +82,10 @@ pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcom
             .wait_for(&mut guard, std::time::Duration::from_millis(100));
     }
     let (accepted_rows, mut outcome) = deduplicate(shared, &guard, batch, &hashes)?;
-    if accepted_rows.is_empty() {
+    if accepted_rows.is_empty() && producer.is_none() {
         drop(guard);
         count(shared, &outcome);
-        return Ok(outcome);
+        return Ok(ProducerAppend::Applied(outcome));
     }
     let all = accepted_rows.len() == batch.len();
     let filtered;
@@ -60,7 +97,17 @@ pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcom
         filtered = b;
         &filtered
     };
-    let lsn = wal.append(kept)?;
+    let lsn = match producer {
+        Some((id, seq)) => {
+            let lsn = wal.append_with_producer(kept, id, seq)?;
+            guard.producers.insert(
+                id.to_string(),
+                crate::producer::LiveMark { sequence: seq, lsn },
+            );
+            lsn
+        }
+        None => wal.append(kept)?,
+    };
     outcome.lsn = lsn;
 
     // Memtable and dedup index, split by partition.
@@ -110,7 +157,7 @@ pub(super) fn append(shared: &Shared, batch: &EventBatch) -> Result<AppendOutcom
     }
     wal.sync_to(lsn)?;
     count(shared, &outcome);
-    Ok(outcome)
+    Ok(ProducerAppend::Applied(outcome))
 }
 
 fn count(shared: &Shared, outcome: &AppendOutcome) {

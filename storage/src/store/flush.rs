@@ -72,19 +72,25 @@ pub(super) fn flush(shared: &Shared) -> Result<u64> {
 
     // 1. Freeze: the memtable moves out whole and the WAL rotates, so every row of the frozen
     //    memtable lies in records before `replay_from`, all of them fsynced by the rotation.
-    let (frozen, replay_from) = {
+    //    The producer marks of those records go into the new manifest with them.
+    let (frozen, replay_from, producers) = {
         let mut state = shared.state.lock();
         if state.memtable.is_empty() {
             return Ok(0);
         }
         let replay_from = wal.rotate()?;
+        let producers: crate::producer::ProducerMarks = state
+            .producers
+            .iter()
+            .map(|(id, m)| (id.clone(), m.sequence))
+            .collect();
         let frozen = Arc::new(std::mem::take(&mut state.memtable));
         let mut version = shared.version.write();
         let mut next = Version::clone(&version);
         next.frozen.push(Arc::clone(&frozen));
         *version = Arc::new(next);
         shared.space_cv.notify_all();
-        (frozen, replay_from)
+        (frozen, replay_from, producers)
     };
 
     // 2. One segment per partition, written and fsynced outside every lock but the flush lock.
@@ -119,6 +125,7 @@ pub(super) fn flush(shared: &Shared) -> Result<u64> {
 
     // 3. The commit point: the manifest that lists the segments and moves the replay point.
     next_manifest.wal_replay_from = replay_from;
+    next_manifest.producers = producers;
     next_manifest.store(&shared.dir, shared.options.crash_hook.as_ref())?;
     *manifest = next_manifest;
 

@@ -52,6 +52,8 @@ pub(crate) struct Version {
 pub(crate) struct WriteState {
     pub(crate) memtable: Memtable,
     pub(crate) dedup: DedupIndex,
+    /// Producer marks of every record written (durable or about to be).
+    pub(crate) producers: std::collections::HashMap<String, crate::producer::LiveMark>,
 }
 
 #[derive(Debug, Default)]
@@ -173,6 +175,30 @@ impl Store {
     /// accepted rows are durable.
     pub fn append(&self, batch: &crate::EventBatch) -> crate::Result<AppendOutcome> {
         append::append(&self.shared, batch)
+    }
+
+    /// Appends a batch at most once per (`producer`, `sequence`): when `sequence` is above the
+    /// producer's high-water mark, the batch is appended as by [`Store::append`] and the mark,
+    /// written in the same WAL record, moves to `sequence`; otherwise nothing is appended and
+    /// the call returns once the record that set the mark is durable. An empty batch still moves
+    /// the mark. Marks survive restarts (WAL replay, then the manifest after a flush).
+    pub fn append_with_producer(
+        &self,
+        batch: &crate::EventBatch,
+        producer: &str,
+        sequence: u64,
+    ) -> crate::Result<crate::producer::ProducerAppend> {
+        append::append_with_producer(&self.shared, batch, producer, sequence)
+    }
+
+    /// The highest sequence applied for `producer`, if any request of it was.
+    pub fn producer_high_water(&self, producer: &str) -> Option<u64> {
+        self.shared
+            .state
+            .lock()
+            .producers
+            .get(producer)
+            .map(|m| m.sequence)
     }
 
     /// Writes every acknowledged row to segments now.

@@ -88,6 +88,31 @@ pub(super) fn open_writer(dir: &Path, options: StoreOptions) -> Result<(Shared, 
         contents.push(c);
     }
     let (memtable_batches, next_lsn) = replay_records(&contents, manifest.wal_replay_from)?;
+    // Producer marks: the manifest's (records already in segments), then the replayed records'.
+    let mut producers = std::collections::HashMap::new();
+    for (id, &sequence) in &manifest.producers {
+        producers.insert(id.clone(), crate::producer::LiveMark { sequence, lsn: 0 });
+    }
+    for c in &contents {
+        for r in &c.records {
+            if let Some((id, sequence)) = &r.producer
+                && r.lsn >= manifest.wal_replay_from
+            {
+                let mark = crate::producer::LiveMark {
+                    sequence: *sequence,
+                    lsn: r.lsn,
+                };
+                producers
+                    .entry(id.clone())
+                    .and_modify(|m: &mut crate::producer::LiveMark| {
+                        if mark.sequence > m.sequence {
+                            *m = mark;
+                        }
+                    })
+                    .or_insert(mark);
+            }
+        }
+    }
     let next_lsn = next_lsn.max(manifest.wal_replay_from);
 
     // Dedup index: watermark first (it decides which days are in the window), then the ids.
@@ -144,6 +169,7 @@ pub(super) fn open_writer(dir: &Path, options: StoreOptions) -> Result<(Shared, 
         Some(wal),
         false,
     );
+    shared.state.lock().producers = producers;
     // Files wholly before the replay point (a crash after the manifest rename, before clean-up).
     super::flush::delete_wal_before(&shared, manifest.wal_replay_from)?;
     Ok((shared, lock))
@@ -313,7 +339,11 @@ fn new_shared(
         options,
         bucket_count: manifest.bucket_count,
         read_only,
-        state: Mutex::new(WriteState { memtable, dedup }),
+        state: Mutex::new(WriteState {
+            memtable,
+            dedup,
+            producers: std::collections::HashMap::new(),
+        }),
         version: RwLock::new(Arc::new(Version {
             segments,
             frozen: Vec::new(),

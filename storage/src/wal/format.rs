@@ -12,8 +12,10 @@ pub type Lsn = u64;
 
 /// Magic bytes opening every WAL file.
 pub const WAL_MAGIC: [u8; 4] = *b"ADWL";
-/// The WAL format version this build writes and reads.
-pub const WAL_FORMAT_VERSION: u16 = 1;
+/// The WAL format version this build writes (2: record kind 2, `ProducerBatch`, may appear).
+pub const WAL_FORMAT_VERSION: u16 = 2;
+/// The oldest WAL format version this build reads (1: event batch records only).
+pub const WAL_OLDEST_VERSION: u16 = 1;
 
 /// Size of the file header.
 pub const FILE_HEADER_LEN: usize = 24;
@@ -39,6 +41,9 @@ pub const MAX_BODY_LEN: u32 = 1 << 30;
 pub enum RecordKind {
     /// One event batch, as encoded by [`super::encode_batch`].
     EventBatch = 1,
+    /// A producer mark then one event batch: `| ProducerLen(u16) | Producer | Sequence(u64) |`
+    /// followed by the [`super::encode_batch`] payload (see [`crate::producer`]).
+    ProducerBatch = 2,
 }
 
 impl RecordKind {
@@ -46,6 +51,7 @@ impl RecordKind {
     pub fn from_u8(b: u8) -> Option<RecordKind> {
         match b {
             1 => Some(RecordKind::EventBatch),
+            2 => Some(RecordKind::ProducerBatch),
             _ => None,
         }
     }

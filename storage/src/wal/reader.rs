@@ -13,7 +13,8 @@ use super::error::WalError;
 use super::format::{
     BODY_PREFIX_LEN, CODEC_NONE, CODEC_ZSTD, FILE_FIRST_LSN_OFFSET, FILE_HEADER_CRC_OFFSET,
     FILE_HEADER_LEN, FILE_SCHEMA_OFFSET, FILE_VERSION_OFFSET, Lsn, MAX_BODY_LEN, RECORD_HEADER_LEN,
-    RecordKind, WAL_FORMAT_VERSION, WAL_MAGIC, le_u32, le_u64, parse_wal_file_name,
+    RecordKind, WAL_FORMAT_VERSION, WAL_MAGIC, WAL_OLDEST_VERSION, le_u32, le_u64,
+    parse_wal_file_name,
 };
 use super::payload::decode_batch;
 use crate::batch::EventBatch;
@@ -28,6 +29,8 @@ pub struct WalRecord {
     pub offset: u64,
     /// The batch it carries.
     pub batch: EventBatch,
+    /// The (producer, sequence) mark of a `ProducerBatch` record.
+    pub producer: Option<(String, u64)>,
     /// Size of the framed record on disk.
     pub framed_len: u64,
 }
@@ -116,12 +119,12 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
         )));
     }
     let version = u16::from_le_bytes([bytes[FILE_VERSION_OFFSET], bytes[FILE_VERSION_OFFSET + 1]]);
-    if version != WAL_FORMAT_VERSION {
+    if !(WAL_OLDEST_VERSION..=WAL_FORMAT_VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion {
             path: path.to_path_buf(),
             what: "WAL",
             version,
-            supported: WAL_FORMAT_VERSION.to_string(),
+            supported: format!("{WAL_OLDEST_VERSION} to {WAL_FORMAT_VERSION}"),
         });
     }
     let schema = u16::from_le_bytes([bytes[FILE_SCHEMA_OFFSET], bytes[FILE_SCHEMA_OFFSET + 1]]);
@@ -209,9 +212,16 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
             .into());
         }
         let kind = body[8];
-        if RecordKind::from_u8(kind) != Some(RecordKind::EventBatch) {
-            return Err(corrupt(at, format!("unknown record kind {kind}")));
-        }
+        let kind = match RecordKind::from_u8(kind) {
+            Some(RecordKind::ProducerBatch) if version < 2 => {
+                return Err(corrupt(
+                    at,
+                    format!("record kind {kind} in a version {version} WAL file"),
+                ));
+            }
+            Some(k) => k,
+            None => return Err(corrupt(at, format!("unknown record kind {kind}"))),
+        };
         let codec = body[9];
         let raw_len = le_u32(body, 10) as usize;
         let stored = &body[BODY_PREFIX_LEN..];
@@ -230,11 +240,20 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
             }
             other => return Err(corrupt(at, format!("unknown payload codec {other}"))),
         };
+        let (producer, payload) = match kind {
+            RecordKind::EventBatch => (None, payload),
+            RecordKind::ProducerBatch => {
+                let (id, seq, rest) = crate::producer::decode_prefix(payload)
+                    .map_err(|e| corrupt(at, format!("payload: {e}")))?;
+                (Some((id, seq)), rest)
+            }
+        };
         let batch = decode_batch(payload).map_err(|e| corrupt(at, format!("payload: {e}")))?;
         records.push(WalRecord {
             lsn,
             offset: at as u64,
             batch,
+            producer,
             framed_len: end as u64,
         });
         at += end;

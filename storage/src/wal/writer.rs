@@ -130,6 +130,21 @@ impl WalWriter {
 
     /// Writes one batch as a record (not yet durable: see [`WalWriter::sync_to`]); returns its LSN.
     pub fn append(&self, batch: &EventBatch) -> Result<Lsn> {
+        self.append_record(batch, None)
+    }
+
+    /// Writes one batch with its producer mark as one `ProducerBatch` record (not yet durable);
+    /// returns its LSN. The batch may be empty: the record then carries the mark alone.
+    pub fn append_with_producer(
+        &self,
+        batch: &EventBatch,
+        producer: &str,
+        sequence: u64,
+    ) -> Result<Lsn> {
+        self.append_record(batch, Some((producer, sequence)))
+    }
+
+    fn append_record(&self, batch: &EventBatch, producer: Option<(&str, u64)>) -> Result<Lsn> {
         if let Some(p) = &self.shared.state.lock().poisoned {
             return Err(Error::Poisoned(p.clone()));
         }
@@ -137,6 +152,13 @@ impl WalWriter {
         let inner = &mut *guard;
         let lsn = inner.next_lsn;
         inner.payload.clear();
+        let kind = match producer {
+            Some((id, seq)) => {
+                crate::producer::encode_prefix(id, seq, &mut inner.payload);
+                RecordKind::ProducerBatch
+            }
+            None => RecordKind::EventBatch,
+        };
         encode_batch(batch, &mut inner.payload);
         let raw_len = u32::try_from(inner.payload.len()).map_err(|_| {
             Error::InvalidArgument(format!(
@@ -162,7 +184,7 @@ impl WalWriter {
                 };
                 frame_record(
                     lsn,
-                    RecordKind::EventBatch,
+                    kind,
                     codec,
                     raw_len,
                     &inner.compressed,
@@ -171,7 +193,7 @@ impl WalWriter {
             }
             None => frame_record(
                 lsn,
-                RecordKind::EventBatch,
+                kind,
                 CODEC_NONE,
                 raw_len,
                 &inner.payload,
