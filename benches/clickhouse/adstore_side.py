@@ -1,0 +1,158 @@
+"""The adstore side: the release `adstore` binary driven as a user drives it (`gen`, `ingest`,
+`query` as processes; `serve` with a gRPC client on a warm channel), each run measured for
+wall time and peak RSS (wait4's ru_maxrss of that process).
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+
+
+class AdstoreError(RuntimeError):
+    pass
+
+
+def run_with_rusage(argv: list[str], timeout: float = 3600) -> tuple[str, str, float, int]:
+    """Runs a process to its end: (stdout, stderr, wall seconds, peak RSS bytes from wait4).
+    Raises on a non-zero exit (or a kill at `timeout`), with its stderr."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        killer.cancel()
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        so, se = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise AdstoreError(f"{' '.join(argv[:4])} ... exited {proc.returncode}: {se[-2000:]}")
+    return so, se, seconds, usage.ru_maxrss * 1024
+
+
+def parse_ingest_summary(text: str) -> dict:
+    """The numbers of `adstore ingest`'s closing summary."""
+
+    def num(label: str) -> int:
+        m = re.search(rf"^\s*{label}\s+(\d+)", text, re.M)
+        if not m:
+            raise AdstoreError(f"adstore ingest summary has no '{label}' line:\n{text}")
+        return int(m.group(1))
+
+    rejected = {}
+    block = re.search(r"^\s*rejected\s+\d+\n((?:\s{4}\S+\s+\d+\n)*)", text, re.M)
+    if block:
+        for m in re.finditer(r"^\s{4}(\S+)\s+(\d+)", block.group(1), re.M):
+            rejected[m.group(1)] = int(m.group(2))
+    return {
+        "rows_read": num("rows read"),
+        "accepted": num("accepted"),
+        "duplicates": num("duplicates"),
+        "rejected": rejected,
+    }
+
+
+class Adstore:
+    """The binary and one data directory."""
+
+    def __init__(self, binary: str, data_dir: str):
+        self.binary = binary
+        self.data = data_dir
+
+    def gen(self, out: str, impressions: int) -> float:
+        _, _, seconds, _ = run_with_rusage(
+            [self.binary, "gen", "--out", out, "--impressions", str(impressions)]
+        )
+        return seconds
+
+    def ingest(self, files: list[str], ts_max_ms: int) -> dict:
+        out, _, seconds, rss = run_with_rusage(
+            [self.binary, "ingest", "--data", self.data, "--ts-max", str(ts_max_ms), *files]
+        )
+        stats = parse_ingest_summary(out)
+        stats.update(seconds=seconds, peak_rss=rss, bytes=sum(os.path.getsize(f) for f in files))
+        return stats
+
+    def ingest_server(self, addr: str, files: list[str]) -> dict:
+        out, _, seconds, rss = run_with_rusage(
+            [self.binary, "ingest", "--server", addr, *files]
+        )
+        stats = parse_ingest_summary(out)
+        stats.update(seconds=seconds, client_rss=rss)
+        return stats
+
+    def query(self, sql: str) -> tuple[list[dict], float, int]:
+        """One `adstore query --format json` process: (rows, wall ms, peak RSS)."""
+        out, _, seconds, rss = run_with_rusage(
+            [self.binary, "query", "--data", self.data, "--format", "json", sql], timeout=600
+        )
+        rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+        return rows, seconds * 1000, rss
+
+    def disk_bytes(self) -> dict:
+        by_kind: dict[str, int] = {}
+        for root, _, names in os.walk(self.data):
+            for n in names:
+                p = os.path.join(root, n)
+                ext = os.path.splitext(n)[1] or n
+                by_kind[ext] = by_kind.get(ext, 0) + os.path.getsize(p)
+        return by_kind
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`adstore serve` on a free loopback port, for the gRPC timings; stopped with SIGTERM."""
+
+    def __init__(self, binary: str, data_dir: str, log_path: str):
+        self.grpc = f"127.0.0.1:{free_port()}"
+        metrics = f"127.0.0.1:{free_port()}"
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--data", data_dir, "--grpc", self.grpc, "--metrics", metrics],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AdstoreError(f"adstore serve exited {self.proc.returncode}; see {log_path}")
+            try:
+                with socket.create_connection(self.grpc.split(":"), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise AdstoreError(f"adstore serve did not listen on {self.grpc} within 60 s")
+
+    def peak_rss(self) -> int:
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""adstore and ClickHouse side by side: the same generated events, the same raw files, the
+same SQL, one table.
+
+    benches/clickhouse/setup.sh                      # once: the venv with chdb
+    cargo build --release --bin adstore
+    benches/clickhouse/.venv/bin/python benches/clickhouse/compare.py [--impressions N]
+    benches/clickhouse/.venv/bin/python benches/clickhouse/compare.py --smoke
+
+Steps: `adstore gen` writes a week of traffic (JSON Lines impressions, CSV clicks and
+conversions, Avro bid requests, truth.json). Each format is ingested by `adstore ingest` into
+one store and by ClickHouse (chdb, MergeTree) with the same validation, normalization and
+exact dedup written in ClickHouse SQL (ch_sql.py), alternating, each timed end to end; both
+sides' accepted, duplicate and rejected counts must equal truth.json. Then the suite Q1–Q10
+(suite.py) runs on both: a warm-up, then rounds alternating ClickHouse, `adstore query` (a
+process per query, as a user runs it) and, where `adstore serve` exists, a warm gRPC channel.
+Every adstore result must equal ClickHouse's (floats to 1e-9 relative): any difference is
+printed and the exit status is 1. Times are medians of the rounds.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from adstore_side import Adstore, AdstoreError  # noqa: E402
+from ch_side import FORMATS, ClickHouseError, ClickHouseProcess, files_of  # noqa: E402
+from report import Report  # noqa: E402
+from results import diff  # noqa: E402
+import suite  # noqa: E402
+
+
+class Mismatch(Exception):
+    pass
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--impressions", type=int, default=None,
+                   help="distinct impressions to generate (default 10,000,000; 100,000 with --smoke)")
+    p.add_argument("--smoke", action="store_true",
+                   help="100k impressions, 2 rounds: checks every result, times are not the point")
+    p.add_argument("--runs", type=int, default=None, help="hot rounds per query (default 5)")
+    p.add_argument("--work", default=os.path.join(REPO, "target", "clickhouse-bench"),
+                   help="working folder: generated data, both stores (default target/clickhouse-bench)")
+    p.add_argument("--adstore", default=os.path.join(REPO, "target", "release", "adstore"),
+                   help="the adstore binary (default target/release/adstore)")
+    p.add_argument("--no-grpc", action="store_true", help="skip the adstore serve / gRPC part")
+    p.add_argument("--markdown", help="also write the table as Markdown to this file")
+    p.add_argument("--json", help="also write every figure as JSON to this file")
+    a = p.parse_args()
+    if a.impressions is None:
+        a.impressions = 100_000 if a.smoke else 10_000_000
+    if a.runs is None:
+        a.runs = 2 if a.smoke else 5
+    return a
+
+
+def subcommands(binary: str) -> set[str]:
+    out = subprocess.run([binary, "help"], capture_output=True, text=True).stdout
+    names, in_list = set(), False
+    for line in out.splitlines():
+        if line.strip().lower().startswith("commands:"):
+            in_list = True
+            continue
+        if in_list:
+            if not line.startswith("  "):
+                break
+            names.add(line.split()[0])
+    return names
+
+
+def generate(ad: Adstore, out: str, impressions: int) -> dict:
+    truth_path = os.path.join(out, "truth.json")
+    if os.path.exists(truth_path):
+        with open(truth_path) as f:
+            truth = json.load(f)
+        if truth.get("impressions") == impressions:
+            print(f"reusing generated data in {out}", flush=True)
+            return truth
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"adstore gen --impressions {impressions} ...", flush=True)
+    seconds = ad.gen(out, impressions)
+    print(f"  {seconds:.1f} s", flush=True)
+    with open(truth_path) as f:
+        return json.load(f)
+
+
+def check_totals(side: str, loads: dict, truth: dict) -> list[str]:
+    """An ingest's totals against truth.json: accepted, duplicates, rejects per reason."""
+    problems = []
+    accepted = sum(r["accepted"] for r in loads.values())
+    duplicates = sum(r["duplicates"] for r in loads.values())
+    rejected: dict[str, int] = {}
+    for r in loads.values():
+        for k, v in r["rejected"].items():
+            rejected[k] = rejected.get(k, 0) + v
+    if accepted != truth["accepted_total"]:
+        problems.append(f"{side}: accepted {accepted}, truth.json says {truth['accepted_total']}")
+    if duplicates != truth["duplicates"]:
+        problems.append(f"{side}: duplicates {duplicates}, truth.json says {truth['duplicates']}")
+    if rejected != truth["rejected"]:
+        problems.append(f"{side}: rejected {rejected}, truth.json says {truth['rejected']}")
+    return problems
+
+
+def main() -> int:
+    a = parse_args()
+    if not os.access(a.adstore, os.X_OK):
+        print(f"compare.py: no adstore binary at {a.adstore}; "
+              "run `cargo build --release --bin adstore` first", file=sys.stderr)
+        return 2
+    commands = subcommands(a.adstore)
+    has_query = "query" in commands
+    has_serve = "serve" in commands and not a.no_grpc
+    os.makedirs(a.work, exist_ok=True)
+    data_dir = os.path.join(a.work, f"gen-{a.impressions}")
+    store_dir = os.path.join(a.work, "adstore-data")
+    ch_dir = os.path.join(a.work, "clickhouse-data")
+    for d in (store_dir, ch_dir):
+        shutil.rmtree(d, ignore_errors=True)
+
+    ad = Adstore(a.adstore, store_dir)
+    truth = generate(ad, data_dir, a.impressions)
+    report = Report(a.impressions, truth)
+    problems: list[str] = []
+
+    ch = ClickHouseProcess(ch_dir)
+    try:
+        report.ch_version = ch.info["version"]
+        report.ch_baseline_rss = ch.info["baseline_rss"]
+        for setting in ("output_format_json_quote_64bit_integers = 0",
+                        "output_format_json_quote_denormals = 1"):
+            ch.call("sql", f"SET {setting}")
+        # Both sides get the same accepted ts range: 2000-01-01 to now + 1 day.
+        ts_max_ms = int((time.time() + 86_400) * 1000)
+        ad_loads, ch_loads = {}, {}
+        for fmt in FORMATS:
+            files = files_of(data_dir, fmt)
+            print(f"ingest {fmt}: {len(files)} files ...", flush=True)
+            ad_loads[fmt] = ad.ingest(files, ts_max_ms)
+            ch_loads[fmt] = ch.call("load", data_dir, fmt, ts_max_ms * 1000)
+            print(f"  adstore {ad_loads[fmt]['seconds']:.2f} s, "
+                  f"clickhouse {ch_loads[fmt]['seconds']:.2f} s", flush=True)
+        report.ad_loads, report.ch_loads = ad_loads, ch_loads
+        problems += check_totals("adstore ingest", ad_loads, truth)
+        problems += check_totals("clickhouse", ch_loads, truth)
+        report.ch_native_json = ch.call("load_native_json", data_dir)
+        report.ch_optimize_seconds = ch.call("optimize")
+        report.ch_disk = ch.call("disk")
+        report.ad_disk = ad.disk_bytes()
+
+        if has_query:
+            problems += run_suite(a, ad, ch, report)
+        else:
+            problems.append("adstore has no `query` subcommand in this build: the suite "
+                            "was not run (ingest totals only)")
+        report.ch_peak_rss = ch.call("peak_rss")
+    except (ClickHouseError, AdstoreError) as e:
+        problems.append(f"aborted: {e}")
+    finally:
+        ch.close()
+
+    report.print()
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(report.markdown())
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report.as_dict(), f, indent=2)
+    if problems:
+        print("\nFAILED:", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    print("\nall results match ClickHouse's; ingest totals match truth.json")
+    return 0
+
+
+def run_suite(a, ad: Adstore, ch: ClickHouseProcess, report: "Report") -> list[str]:
+    problems = []
+    params = suite.pick_params(lambda q: ch.call("sql", q).strip())
+    report.params = params
+    texts = suite.queries(params)
+    report.queries = texts
+    for name, sql in texts.items():
+        ch_rows, _ = ch.call("query", sql)
+        try:
+            ad_rows, _, _ = ad.query(sql)
+        except AdstoreError as e:
+            problems.append(f"{name}: adstore query failed: {e}")
+            report.times[name] = None
+            continue
+        d = diff(ch_rows, ad_rows)
+        if d:
+            problems.append(f"{name}: adstore's result differs from ClickHouse's:\n      "
+                            + "\n      ".join(d) + f"\n    SQL: {sql}")
+        ch_ms, ad_ms, ad_rss = [], [], 0
+        for _ in range(a.runs):
+            _, ms = ch.call("query", sql)
+            ch_ms.append(ms)
+            _, ms, rss = ad.query(sql)
+            ad_ms.append(ms)
+            ad_rss = max(ad_rss, rss)
+        report.times[name] = {
+            "rows": len(ch_rows),
+            "clickhouse_ms": statistics.median(ch_ms),
+            "adstore_cli_ms": statistics.median(ad_ms),
+            "adstore_cli_rss": ad_rss,
+            "match": not d,
+        }
+        print(f"  {name}: clickhouse {statistics.median(ch_ms):.1f} ms, "
+              f"adstore cli {statistics.median(ad_ms):.1f} ms{'' if not d else '  MISMATCH'}",
+              flush=True)
+    return problems
+
+
+if __name__ == "__main__":
+    sys.exit(main())

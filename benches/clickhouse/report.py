@@ -1,0 +1,152 @@
+"""The comparison's one table (plain text for the terminal, Markdown for BENCHMARKS.md) and
+its figures as JSON."""
+
+import os
+import platform
+
+from ch_side import FORMATS
+
+FORMAT_NAMES = {"json": "JSON Lines impressions", "csv": "CSV clicks/conversions",
+                "avro": "Avro bid requests"}
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) * 1024
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {mem / 2**30:.0f} GiB RAM, Linux {platform.release()}"
+
+
+class Report:
+    def __init__(self, impressions: int, truth: dict):
+        self.impressions = impressions
+        self.truth = truth
+        self.ch_version = ""
+        self.ch_baseline_rss = 0
+        self.ch_peak_rss = 0
+        self.ad_loads: dict = {}
+        self.ch_loads: dict = {}
+        self.grpc_load: dict | None = None
+        self.ch_native_json: dict | None = None
+        self.ch_optimize_seconds = 0.0
+        self.ch_disk: dict = {}
+        self.ad_disk: dict = {}
+        self.params: dict = {}
+        self.queries: dict = {}
+        self.times: dict = {}
+        self.server_rss = 0
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "truth"} | {
+            "machine": machine(), "truth": self.truth}
+
+    def rows(self) -> list[tuple[str, ...]]:
+        """(what, adstore, clickhouse, ratio) rows; ratio > 1 means adstore is faster/smaller."""
+        out: list[tuple[str, ...]] = [("ingest (rows/s, end to end)", "adstore", "ClickHouse",
+                                       "adstore / CH")]
+        for fmt in FORMATS:
+            ad, ch = self.ad_loads.get(fmt), self.ch_loads.get(fmt)
+            if not ad or not ch:
+                continue
+            ad_rate = ad["rows_read"] / ad["seconds"]
+            ch_rate = ch["rows_read"] / ch["seconds"]
+            out.append((f"{FORMAT_NAMES[fmt]} ({ad['rows_read']:,} rows)", f"{ad_rate:,.0f}",
+                        f"{ch_rate:,.0f}", f"{ad_rate / ch_rate:.2f}x"))
+        if self.ad_loads and self.ch_loads:
+            rows = sum(r["rows_read"] for r in self.ad_loads.values())
+            ad_s = sum(r["seconds"] for r in self.ad_loads.values())
+            ch_s = sum(r["seconds"] for r in self.ch_loads.values())
+            out.append(("all formats", f"{rows / ad_s:,.0f}", f"{rows / ch_s:,.0f}",
+                        f"{ch_s / ad_s:.2f}x"))
+        if self.grpc_load:
+            g = self.grpc_load
+            out.append(("all formats over gRPC Append (adstore ingest --server)",
+                        f"{g['rows_read'] / g['seconds']:,.0f}", "", ""))
+        if self.ch_native_json:
+            n = self.ch_native_json
+            out.append(("CH JSONEachRow shortcut (no checks, no dedup; lower bound)", "",
+                        f"{n['rows'] / n['seconds']:,.0f}", ""))
+        if self.ch_disk:
+            ad_total = sum(self.ad_disk.values())
+            ch_bytes = self.ch_disk["events_bytes"]
+            out.append(("bytes on disk (adstore: whole data dir; CH: events parts)",
+                        mib(ad_total), mib(ch_bytes), f"{ch_bytes / ad_total:.2f}x"))
+        if self.times:
+            out.append(("query (median ms)", "adstore CLI", "ClickHouse", "CH / adstore"))
+            has_grpc = any(t and "adstore_grpc_ms" in t for t in self.times.values())
+            for name, t in self.times.items():
+                if t is None:
+                    out.append((name, "failed", "", ""))
+                    continue
+                line = (f"{name} {self.title(name)} ({t['rows']} rows)",
+                        f"{t['adstore_cli_ms']:.1f}", f"{t['clickhouse_ms']:.1f}",
+                        f"{t['clickhouse_ms'] / t['adstore_cli_ms']:.2f}x")
+                out.append(line)
+                if has_grpc and "adstore_grpc_ms" in t:
+                    out.append((f"{name} over warm gRPC", f"{t['adstore_grpc_ms']:.1f}",
+                                f"{t['clickhouse_ms']:.1f}",
+                                f"{t['clickhouse_ms'] / t['adstore_grpc_ms']:.2f}x"))
+        out.append(("peak RSS", "adstore", "ClickHouse", ""))
+        if self.ad_loads:
+            out.append(("ingest", mib(max(r["peak_rss"] for r in self.ad_loads.values())),
+                        mib(self.ch_peak_rss), ""))
+        cli = [t["adstore_cli_rss"] for t in self.times.values() if t]
+        if cli:
+            out.append(("query (adstore: largest query process)", mib(max(cli)), "", ""))
+        if self.server_rss:
+            out.append(("adstore serve (whole run)", mib(self.server_rss), "", ""))
+        return out
+
+    @staticmethod
+    def title(name: str) -> str:
+        from suite import TITLES
+
+        return TITLES.get(name, "")
+
+    def header(self) -> list[str]:
+        t = self.truth
+        return [
+            f"adstore vs ClickHouse {self.ch_version} (chdb), {self.impressions:,} impressions "
+            f"({t['rows_written']:,} rows written, {t['accepted_total']:,} distinct events)",
+            f"machine: {machine()}",
+            "ClickHouse peak RSS is the whole worker process (its Python interpreter alone: "
+            f"{mib(self.ch_baseline_rss)}); ClickHouse ingest and queries run in one process.",
+        ]
+
+    def print(self) -> None:
+        print()
+        for h in self.header():
+            print(h)
+        rows = self.rows()
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for r in rows:
+            if r[1] in ("adstore", "adstore CLI"):
+                print()
+            print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}")
+
+    def markdown(self) -> str:
+        lines = [f"{h}  " for h in self.header()] + [""]
+        for r in self.rows():
+            if r[1] in ("adstore", "adstore CLI"):
+                lines += ["", f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} |", "|---|---:|---:|---:|"]
+            else:
+                lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} |")
+        if self.params:
+            lines += ["", "Parameters: " + ", ".join(f"{k} = `{v}`" for k, v in self.params.items())]
+        return "\n".join(lines) + "\n"
