@@ -160,6 +160,18 @@ def double_micros(x: str) -> str:
     )
 
 
+MAX_FIELD_BYTES = 1024
+STRING_FIELDS = ["event_id", "campaign_id", "creative_id", "user_id", "site", "country",
+                 "device", "os", "conversion_type", "impression_id"]
+DEVICE_WORDS = ["mobile", "desktop", "tablet", "ctv", "other"]
+
+
+def too_long(values: dict[str, str]) -> str:
+    """SQL: true when any string field of the event is over MAX_FIELD_BYTES bytes."""
+    return " OR ".join(f"length({values.get(f, f)}) > {MAX_FIELD_BYTES}" for f in STRING_FIELDS
+                       if values.get(f, f) is not None)
+
+
 def ts_range_check(micros: str, ts_max: int) -> str:
     return f"{micros} BETWEEN 946684800000000 AND {ts_max}"
 
@@ -198,13 +210,17 @@ SELECT _file AS file, line,
         ts_parsed IS NULL, 'bad_timestamp',
         NOT ({ts_range_check('ts_parsed', ts_max)}), 'ts_out_of_range',
         cost.1 != '', cost.1,
+        (country_in != '' AND country = '') OR (device_in != '' AND device = ''), 'invalid_value',
+        {too_long({"conversion_type": None, "impression_id": None})}, 'field_too_long',
         '') AS reason,
     if(reason = '', '', line) AS raw,
     'impression' AS event_type,
     ifNull(ts_parsed, 0) AS ts,
     JSONExtractString(line, 'site') AS site,
-    JSONExtractString(line, 'country') AS country,
-    JSONExtractString(line, 'device') AS device,
+    trimBoth(JSONExtractString(line, 'country')) AS country_in,
+    if(country_in = '', '', {country_alpha2('country_in')}) AS country,
+    lower(trimBoth(JSONExtractString(line, 'device'))) AS device_in,
+    if(has([{", ".join(f"'{w}'" for w in DEVICE_WORDS)}], device_in), device_in, '') AS device,
     JSONExtractString(line, 'os') AS os,
     '' AS conversion_type, '' AS impression_id,
     cost.2 AS cost_micros, toInt64(0) AS revenue_micros, toInt64(0) AS bid_floor_micros,
@@ -248,6 +264,7 @@ SELECT _file AS file, line,
         event_type NOT IN ('click', 'conversion'), 'unknown_event_type',
         event_type = 'conversion' AND conv_type = '', 'conversion_without_type',
         revenue.1 != '', revenue.1,
+        {too_long({"site": None, "country": None, "device": None, "os": None})}, 'field_too_long',
         '') AS reason,
     if(reason = '', '', line) AS raw,
     ifNull(ts_parsed, 0) AS ts,
@@ -307,6 +324,8 @@ SELECT a_file AS file,
         floor.1 != '', floor.1,
         bid.1 != '', bid.1,
         clearing.1 != '', clearing.1,
+        {too_long({"creative_id": None, "conversion_type": None, "impression_id": None})},
+            'field_too_long',
         '') AS reason,
     if(reason = '', '', formatRowNoNewline('JSONEachRow', a_id, a_ts, a_imp, a_site, a_app, a_device,
         a_user, a_campaign_id, a_bid_price, a_won, a_clearing_price)) AS raw,

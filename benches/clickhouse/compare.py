@@ -34,7 +34,7 @@ sys.path.insert(0, HERE)
 from adstore_side import Adstore, AdstoreError  # noqa: E402
 from ch_side import FORMATS, ClickHouseError, ClickHouseProcess, files_of  # noqa: E402
 from report import Report  # noqa: E402
-from results import diff  # noqa: E402
+from results import arrow_rows, diff  # noqa: E402
 import suite  # noqa: E402
 
 
@@ -134,6 +134,7 @@ def main() -> int:
     problems: list[str] = []
 
     ch = ClickHouseProcess(ch_dir)
+    grpc = None
     try:
         report.ch_version = ch.info["version"]
         report.ch_baseline_rss = ch.info["baseline_rss"]
@@ -148,8 +149,10 @@ def main() -> int:
             print(f"ingest {fmt}: {len(files)} files ...", flush=True)
             ad_loads[fmt] = ad.ingest(files, ts_max_ms)
             ch_loads[fmt] = ch.call("load", data_dir, fmt, ts_max_ms * 1000)
-            print(f"  adstore {ad_loads[fmt]['seconds']:.2f} s, "
-                  f"clickhouse {ch_loads[fmt]['seconds']:.2f} s", flush=True)
+            c = ch_loads[fmt]
+            print(f"  adstore {ad_loads[fmt]['seconds']:.2f} s, clickhouse {c['seconds']:.2f} s "
+                  f"(validate + normalize {c['parse_seconds']:.2f} s, "
+                  f"dedup + insert {c['dedup_seconds']:.2f} s)", flush=True)
         report.ad_loads, report.ch_loads = ad_loads, ch_loads
         problems += check_totals("adstore ingest", ad_loads, truth)
         problems += check_totals("clickhouse", ch_loads, truth)
@@ -158,8 +161,10 @@ def main() -> int:
         report.ch_disk = ch.call("disk")
         report.ad_disk = ad.disk_bytes()
 
+        if has_serve:
+            grpc = start_grpc(a, data_dir, report, problems)
         if has_query:
-            problems += run_suite(a, ad, ch, report)
+            problems += run_suite(a, ad, ch, report, grpc)
         else:
             problems.append("adstore has no `query` subcommand in this build: the suite "
                             "was not run (ingest totals only)")
@@ -168,6 +173,9 @@ def main() -> int:
         problems.append(f"aborted: {e}")
     finally:
         ch.close()
+        if grpc:
+            report.server_rss = grpc.server.peak_rss()
+            grpc.close()
 
     report.print()
     if a.markdown:
@@ -176,16 +184,61 @@ def main() -> int:
     if a.json:
         with open(a.json, "w") as f:
             json.dump(report.as_dict(), f, indent=2)
+    # One check per ingest path and per query, reported as test runners do; a problem's check
+    # is the text before its first colon.
+    expected = {"adstore ingest", "clickhouse", *report.queries}
+    if report.grpc_load:
+        expected.add("adstore ingest --server")
+    failed = {p.split(":", 1)[0] for p in problems}
+    units = expected | failed
     if problems:
         print("\nFAILED:", file=sys.stderr)
         for p in problems:
             print(f"  {p}", file=sys.stderr)
+        print(f"clickhouse comparison: {len(units - failed)} passed, {len(failed)} failed")
         return 1
     print("\nall results match ClickHouse's; ingest totals match truth.json")
+    print(f"clickhouse comparison: {len(units)} passed, 0 failed")
     return 0
 
 
-def run_suite(a, ad: Adstore, ch: ClickHouseProcess, report: "Report") -> list[str]:
+class Grpc:
+    """`adstore serve` on its own store, filled through gRPC Append, and a warm Sql client."""
+
+    def __init__(self, server, client):
+        self.server, self.client = server, client
+
+    def close(self) -> None:
+        if self.client:
+            self.client.close()
+        self.server.stop()
+
+
+def start_grpc(a, data_dir: str, report, problems: list[str]):
+    from adstore_side import Server
+    import grpc_client
+
+    store = os.path.join(a.work, "adstore-grpc-data")
+    shutil.rmtree(store, ignore_errors=True)
+    grpc_client.generate_stubs(REPO, os.path.join(a.work, "pyproto"))
+    server = Server(a.adstore, store, os.path.join(a.work, "serve.log"))
+    g = Grpc(server, None)
+    try:
+        files = [f for fmt in FORMATS for f in files_of(data_dir, fmt)]
+        print(f"ingest over gRPC Append (adstore ingest --server {server.grpc}) ...", flush=True)
+        load = Adstore(a.adstore, store).ingest_server(server.grpc, files)
+        report.grpc_load = load
+        print(f"  {load['seconds']:.2f} s", flush=True)
+        for p in check_totals("adstore ingest --server", {"all": load}, report.truth):
+            problems.append(p)
+        g.client = grpc_client.SqlClient(server.grpc)
+    except Exception:
+        g.close()
+        raise
+    return g
+
+
+def run_suite(a, ad: Adstore, ch: ClickHouseProcess, report: "Report", grpc) -> list[str]:
     problems = []
     params = suite.pick_params(lambda q: ch.call("sql", q).strip())
     report.params = params
@@ -201,25 +254,41 @@ def run_suite(a, ad: Adstore, ch: ClickHouseProcess, report: "Report") -> list[s
             continue
         d = diff(ch_rows, ad_rows)
         if d:
-            problems.append(f"{name}: adstore's result differs from ClickHouse's:\n      "
+            problems.append(f"{name}: adstore query's result differs from ClickHouse's:\n      "
                             + "\n      ".join(d) + f"\n    SQL: {sql}")
-        ch_ms, ad_ms, ad_rss = [], [], 0
+        if grpc:
+            try:
+                table, _ = grpc.client.sql(sql)
+                dg = diff(ch_rows, arrow_rows(table))
+            except Exception as e:  # grpc.RpcError and decoding errors alike
+                dg = [f"gRPC Sql failed: {str(e)[:500]}"]
+            if dg:
+                problems.append(f"{name}: adstore's gRPC result differs from ClickHouse's:\n      "
+                                + "\n      ".join(dg) + f"\n    SQL: {sql}")
+                d = d or dg
+        ch_ms, ad_ms, grpc_ms, ad_rss = [], [], [], 0
         for _ in range(a.runs):
             _, ms = ch.call("query", sql)
             ch_ms.append(ms)
             _, ms, rss = ad.query(sql)
             ad_ms.append(ms)
             ad_rss = max(ad_rss, rss)
-        report.times[name] = {
+            if grpc:
+                grpc_ms.append(grpc.client.sql(sql)[1])
+        t = {
             "rows": len(ch_rows),
             "clickhouse_ms": statistics.median(ch_ms),
             "adstore_cli_ms": statistics.median(ad_ms),
             "adstore_cli_rss": ad_rss,
             "match": not d,
         }
-        print(f"  {name}: clickhouse {statistics.median(ch_ms):.1f} ms, "
-              f"adstore cli {statistics.median(ad_ms):.1f} ms{'' if not d else '  MISMATCH'}",
-              flush=True)
+        if grpc_ms:
+            t["adstore_grpc_ms"] = statistics.median(grpc_ms)
+        report.times[name] = t
+        print(f"  {name}: clickhouse {t['clickhouse_ms']:.1f} ms, "
+              f"adstore cli {t['adstore_cli_ms']:.1f} ms"
+              + (f", grpc {t['adstore_grpc_ms']:.1f} ms" if grpc_ms else "")
+              + ("" if not d else "  MISMATCH"), flush=True)
     return problems
 
 
