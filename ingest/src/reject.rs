@@ -7,7 +7,8 @@
 //!
 //! Checks run in this order, and a row gets the reason of the first check it fails: encoding
 //! (UTF-8, JSON syntax, CSV column count), field types, required fields, `ts` (parse, then range),
-//! `event_type`, `conversion_type`, money (both forms given, decimal syntax, sign).
+//! `event_type`, `conversion_type`, money (both forms given, decimal syntax, sign), `country`
+//! and `device` vocabularies, then the length of every string field.
 
 use std::fmt;
 
@@ -42,11 +43,16 @@ pub enum RejectReason {
     BadDecimal = 11,
     /// Negative money (cost, revenue, bid floor, bid price, clearing price).
     NegativeMoney = 12,
+    /// A string field longer than [`crate::normalize::MAX_FIELD_BYTES`] (ids, site, os...).
+    FieldTooLong = 13,
+    /// A value outside its field's vocabulary: a `country` that is not an ISO 3166-1 code, a
+    /// `device` that is not one of `mobile`, `desktop`, `tablet`, `ctv`, `other` (JSON).
+    InvalidValue = 14,
 }
 
 impl RejectReason {
     /// Every reason, in code order.
-    pub const ALL: [RejectReason; 12] = [
+    pub const ALL: [RejectReason; 14] = [
         RejectReason::MalformedJson,
         RejectReason::InvalidUtf8,
         RejectReason::CsvColumnCount,
@@ -59,6 +65,8 @@ impl RejectReason {
         RejectReason::ConflictingMoney,
         RejectReason::BadDecimal,
         RejectReason::NegativeMoney,
+        RejectReason::FieldTooLong,
+        RejectReason::InvalidValue,
     ];
 
     /// The code stored in dead-letter records.
@@ -86,6 +94,8 @@ impl RejectReason {
             RejectReason::ConflictingMoney => "conflicting_money",
             RejectReason::BadDecimal => "bad_decimal",
             RejectReason::NegativeMoney => "negative_money",
+            RejectReason::FieldTooLong => "field_too_long",
+            RejectReason::InvalidValue => "invalid_value",
         }
     }
 
@@ -134,7 +144,7 @@ mod tests {
             assert_eq!(RejectReason::parse(r.as_str()), Some(*r));
         }
         assert_eq!(RejectReason::from_code(0), None);
-        assert_eq!(RejectReason::from_code(13), None);
+        assert_eq!(RejectReason::from_code(15), None);
         assert_eq!(RejectReason::parse("nope"), None);
     }
 }

@@ -31,6 +31,7 @@ use super::bid_request::{BidRequest, decode_direct};
 use super::input::{Input, InputErrors};
 use super::{Chunk, DecodeOptions, Decoder};
 use crate::error::Result;
+use crate::normalize::bounded;
 use crate::normalize::ts::epoch_millis_to_micros;
 use crate::reject::{RejectReason, Rejection};
 
@@ -340,7 +341,7 @@ impl Decoder for AvroDecoder {
                 if let Some((bid, consumed)) = decode_direct(block).filter(|(_, n)| *n > 0) {
                     self.record_no += 1;
                     chunk.rows_read += 1;
-                    match bid.to_event(&self.options) {
+                    match bid.to_event(&self.options).and_then(bounded) {
                         Ok(event) => chunk.batch.push(&event),
                         Err(why) => {
                             let datum = &block[..consumed];
@@ -391,7 +392,7 @@ impl Decoder for AvroDecoder {
             self.block_left -= 1;
             self.record_no += 1;
             chunk.rows_read += 1;
-            match bid_request_event(&value, &self.options) {
+            match bid_request_event(&value, &self.options).and_then(bounded) {
                 Ok(event) => chunk.batch.push(&event),
                 Err(why) => {
                     let mut raw = String::new();

@@ -15,9 +15,10 @@ use adstore_storage::{EventRef, EventType};
 use csv::ByteRecord;
 
 use super::input::{Input, InputErrors};
+use super::line_marks::{LineMarks, MarkedReader};
 use super::{Chunk, DecodeOptions, Decoder};
 use crate::error::{Error, Result};
-use crate::normalize::{money_micros, parse_ts_text, required};
+use crate::normalize::{bounded, money_micros, parse_ts_text, required};
 use crate::reject::{RejectReason, Rejection};
 
 /// Column positions, from the header.
@@ -90,7 +91,8 @@ impl Columns {
 
 /// Streaming decoder of a CSV clicks/conversions file.
 pub struct CsvDecoder {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: csv::Reader<MarkedReader<Box<dyn Read + Send>>>,
+    lines: LineMarks,
     errors: InputErrors,
     options: DecodeOptions,
     columns: Columns,
@@ -110,6 +112,7 @@ impl CsvDecoder {
     /// Reads the header of an opened input; the file is unreadable when it has no usable header.
     pub fn new(input: Input, options: DecodeOptions) -> Result<CsvDecoder> {
         let (stream, errors) = input.into_parts();
+        let (stream, lines) = MarkedReader::new(stream);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -131,6 +134,7 @@ impl CsvDecoder {
         };
         Ok(CsvDecoder {
             reader,
+            lines,
             errors,
             options,
             columns,
@@ -157,8 +161,9 @@ impl Decoder for CsvDecoder {
             }
             chunk.rows_read += 1;
             chunk.unknown_fields += self.columns.unknown;
-            let line = self.record.position().map_or(0, csv::Position::line);
-            match to_event(&self.record, &self.columns, &self.options) {
+            let byte = self.record.position().map_or(0, csv::Position::byte);
+            let line = self.lines.line_at(byte);
+            match to_event(&self.record, &self.columns, &self.options).and_then(bounded) {
                 Ok(event) => chunk.batch.push(&event),
                 Err(why) => {
                     let raw = reencode(&self.record);

@@ -18,7 +18,9 @@ use super::input::{Input, InputErrors};
 use super::lines::{Line, LineReader};
 use super::{Chunk, DecodeOptions, Decoder};
 use crate::error::Result;
-use crate::normalize::{money_micros, parse_ts_text, required};
+use crate::normalize::{
+    bounded, country_alpha2, device_from_word, money_micros, parse_ts_text, required,
+};
 use crate::reject::{RejectReason, Rejection};
 
 /// Streaming decoder of a JSON Lines impressions file.
@@ -122,7 +124,7 @@ pub(crate) fn decode_line(bytes: &[u8], options: &DecodeOptions, chunk: &mut Chu
         }
     };
     chunk.unknown_fields += u64::from(imp.unknown_fields);
-    match imp.to_event(options) {
+    match imp.to_event(options).and_then(bounded) {
         Ok(event) => chunk.batch.push(&event),
         Err(why) => chunk.reject(line_no, why, bytes),
     }
@@ -182,6 +184,18 @@ fn raw_text(raw: &RawValue) -> RawText<'_> {
     }
 }
 
+fn invalid_value(field: &str, value: &str) -> Rejection {
+    let shown: String = value.chars().take(64).collect();
+    let expected = match field {
+        "country" => "an ISO 3166-1 alpha-2 (or alpha-3) code",
+        _ => "one of mobile, desktop, tablet, ctv, other",
+    };
+    (
+        RejectReason::InvalidValue,
+        format!("{field} {shown:?} is not {expected}"),
+    )
+}
+
 fn wrong_type(field: &str, raw: &str) -> Rejection {
     let shown: String = raw.chars().take(64).collect();
     (
@@ -226,8 +240,17 @@ impl<'a> JsonImpression<'a> {
         e.creative_id = creative_id;
         e.user_id = user_id;
         e.site = self.site.as_deref().unwrap_or("");
-        e.country = self.country.as_deref().unwrap_or("");
-        e.device = self.device.as_deref().unwrap_or("");
+        e.country = match self.country.as_deref().map(str::trim) {
+            None | Some("") => "",
+            Some(c) => match country_alpha2(c) {
+                "" => return Err(invalid_value("country", c)),
+                code => code,
+            },
+        };
+        e.device = match self.device.as_deref() {
+            None => "",
+            Some(d) => device_from_word(d).ok_or_else(|| invalid_value("device", d))?,
+        };
         e.os = self.os.as_deref().unwrap_or("");
         e.cost_micros = cost_micros;
         Ok(e)

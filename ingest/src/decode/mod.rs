@@ -4,6 +4,7 @@
 //! - `lines`: the line splitter under JSON Lines (no copy per line, bounded line length).
 //! - `json`: [`JsonDecoder`], ad impressions in JSON Lines.
 //! - `csv`: [`CsvDecoder`], clicks and conversions in CSV with a header in any column order.
+//! - `line_marks`: exact line numbers of CSV records (CRLF and blank lines included).
 //! - `avro`: [`AvroDecoder`], bid requests in Avro object container files, resolved against
 //!   `ingest/schemas/bid_request.avsc`.
 //! - `bid_request`: [`BidRequest`] and its normalization; the direct (no `Value` tree) datum
@@ -19,6 +20,7 @@ mod bid_request;
 mod csv;
 mod input;
 mod json;
+mod line_marks;
 mod lines;
 
 use std::path::Path;

@@ -154,6 +154,11 @@ fn json_rejects_every_reason_with_line_and_raw_bytes() {
         (format!(r#"{{"event_id":"a","ts":1763769600123,{ok},"user_id":"u","cost_micros":-5}}"#).into_bytes(), RejectReason::NegativeMoney),
         (format!(r#"{{"event_id":"a","ts":1763769600123,{ok},"user_id":"u","cost":-0.5}}"#).into_bytes(), RejectReason::NegativeMoney),
         (format!(r#"{{"event_id":"a","ts":1763769600123,{ok},"user_id":"u","cost":0.5,"cost_micros":500000}}"#).into_bytes(), RejectReason::ConflictingMoney),
+        (format!(r#"{{"event_id":"{}","ts":1763769600123,{ok},"user_id":"u"}}"#, "e".repeat(1025)).into_bytes(), RejectReason::FieldTooLong),
+        (format!(r#"{{"event_id":"a","ts":1763769600123,{ok},"user_id":"u","os":"{}"}}"#, "o".repeat(1025)).into_bytes(), RejectReason::FieldTooLong),
+        (format!(r#"{{"event_id":"a","ts":1763769600123,{ok},"user_id":"u","device":"phone"}}"#).into_bytes(), RejectReason::InvalidValue),
+        (format!(r#"{{"event_id":"a","ts":1763769600123,{ok},"user_id":"u","country":"Atlantis"}}"#).into_bytes(), RejectReason::InvalidValue),
+        (format!(r#"{{"event_id":"a","ts":1763769600123,{ok},"user_id":"u","country":"XX"}}"#).into_bytes(), RejectReason::InvalidValue),
     ];
     let mut input = Vec::new();
     for (l, _) in &lines {
@@ -924,4 +929,43 @@ fn direct_and_generic_avro_paths_agree() {
             assert!(super::bid_request::decode_direct(&bytes[..cut]).is_none());
         }
     }
+}
+
+#[test]
+fn json_country_and_device_are_normalized_to_the_table_vocabulary() {
+    let lines = [
+        r#"{"event_id":"a","ts":1763769600123,"creative_id":"c","campaign_id":"k","user_id":"u","country":"us","device":"Mobile"}"#,
+        r#"{"event_id":"b","ts":1763769600123,"creative_id":"c","campaign_id":"k","user_id":"u","country":"DEU","device":"CTV"}"#,
+        r#"{"event_id":"c","ts":1763769600123,"creative_id":"c","campaign_id":"k","user_id":"u","country":"","device":""}"#,
+    ];
+    let (chunk, r) = decode_bytes("n.jsonl", lines.join("\n").as_bytes(), Format::Json);
+    r.unwrap();
+    assert!(chunk.rejects.is_empty(), "{:?}", chunk.rejects);
+    let got: Vec<(String, String)> = chunk
+        .batch
+        .rows()
+        .map(|e| (e.country.to_owned(), e.device.to_owned()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("US".to_owned(), "mobile".to_owned()),
+            ("DE".to_owned(), "ctv".to_owned()),
+            (String::new(), String::new())
+        ]
+    );
+}
+
+#[test]
+fn over_long_fields_are_rejected_in_csv_and_the_rest_kept() {
+    let long = "c".repeat(crate::normalize::MAX_FIELD_BYTES + 1);
+    let text = format!(
+        "event_id,ts,event_type,user_id,campaign_id\nk1,1763769600123,click,u,cmp\nk2,1763769600123,click,u,{long}\nk3,1763769600123,click,u,cmp\n"
+    );
+    let (chunk, r) = decode_bytes("l.csv", text.as_bytes(), Format::Csv);
+    r.unwrap();
+    assert_eq!(chunk.batch.len(), 2);
+    assert_eq!(chunk.rejects.len(), 1);
+    assert_eq!(chunk.rejects[0].reason, RejectReason::FieldTooLong);
+    assert!(chunk.rejects[0].detail.contains("campaign_id"));
 }

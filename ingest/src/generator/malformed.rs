@@ -35,6 +35,8 @@ impl Gen {
             RejectReason::TsOutOfRange => base("946684799999", "\"u-1\"", "").into_bytes(),
             RejectReason::BadDecimal => base(&ms, "\"u-1\"", ",\"cost\":\"1.0000001\"").into_bytes(),
             RejectReason::NegativeMoney => base(&ms, "\"u-1\"", ",\"cost_micros\":-5").into_bytes(),
+            RejectReason::FieldTooLong => base(&ms, &format!("\"u-{}\"", "9".repeat(1100)), "").into_bytes(),
+            RejectReason::InvalidValue => base(&ms, "\"u-1\"", ",\"device\":\"phone\"").into_bytes(),
             _ => base(&ms, "\"u-1\"", ",\"cost\":0.5,\"cost_micros\":500000").into_bytes(),
         }
     }
@@ -60,6 +62,9 @@ impl Gen {
             RejectReason::MissingField => f.id = String::new(),
             RejectReason::TsOutOfRange => f.ts_ms = 631_152_000_000,
             RejectReason::NegativeMoney => f.imps = vec![imp_value("0", -0.5)],
+            RejectReason::FieldTooLong => {
+                f.site = Some(format!("{}.example.com", "a".repeat(1100)))
+            }
             _ => f.bid_price = Some(f64::NAN),
         }
         bid_value(f)
@@ -107,6 +112,7 @@ impl Gen {
             RejectReason::BadDecimal => set("revenue", b"12.5.0"),
             RejectReason::NegativeMoney => set("revenue", b"-3.50"),
             RejectReason::ConflictingMoney => set("revenue_micros", b"1500000"),
+            RejectReason::FieldTooLong => set("campaign_id", "c".repeat(1100).as_bytes()),
             _ => {}
         }
         if reason == RejectReason::CsvColumnCount {

@@ -74,7 +74,7 @@ const DUP_RATE: f64 = 0.005;
 const BAD_RATE: f64 = 0.001;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-const JSON_BAD: [RejectReason; 9] = [
+const JSON_BAD: [RejectReason; 11] = [
     RejectReason::MalformedJson,
     RejectReason::InvalidUtf8,
     RejectReason::WrongType,
@@ -84,8 +84,10 @@ const JSON_BAD: [RejectReason; 9] = [
     RejectReason::BadDecimal,
     RejectReason::NegativeMoney,
     RejectReason::ConflictingMoney,
+    RejectReason::FieldTooLong,
+    RejectReason::InvalidValue,
 ];
-const CSV_BAD: [RejectReason; 10] = [
+const CSV_BAD: [RejectReason; 11] = [
     RejectReason::CsvColumnCount,
     RejectReason::InvalidUtf8,
     RejectReason::MissingField,
@@ -96,12 +98,14 @@ const CSV_BAD: [RejectReason; 10] = [
     RejectReason::BadDecimal,
     RejectReason::NegativeMoney,
     RejectReason::ConflictingMoney,
+    RejectReason::FieldTooLong,
 ];
-const AVRO_BAD: [RejectReason; 4] = [
+const AVRO_BAD: [RejectReason; 5] = [
     RejectReason::MissingField,
     RejectReason::TsOutOfRange,
     RejectReason::NegativeMoney,
     RejectReason::BadDecimal,
+    RejectReason::FieldTooLong,
 ];
 
 /// A click or conversion waiting for its day's CSV file.

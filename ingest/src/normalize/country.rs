@@ -259,6 +259,25 @@ const ALPHA3_TO_ALPHA2: [(&[u8; 3], &str); 249] = [
     (b"ZWE", "ZW"),
 ];
 
+/// The known alpha-2 codes, indexed by `(first - 'A') * 26 + (second - 'A')`: one load per
+/// JSON impression rather than a scan of the table.
+static ALPHA2: std::sync::LazyLock<[Option<&'static str>; 26 * 26]> =
+    std::sync::LazyLock::new(|| {
+        let mut t: [Option<&'static str>; 26 * 26] = [None; 26 * 26];
+        for (_, a2) in ALPHA3_TO_ALPHA2 {
+            let b = a2.as_bytes();
+            if let (Some(x), Some(y)) = (letter_index(b[0]), letter_index(b[1])) {
+                t[x * 26 + y] = Some(a2);
+            }
+        }
+        t
+    });
+
+fn letter_index(b: u8) -> Option<usize> {
+    b.is_ascii_alphabetic()
+        .then(|| usize::from(b.to_ascii_uppercase() - b'A'))
+}
+
 /// The alpha-2 code of a country given as alpha-3 (or alpha-2); '' when unknown.
 pub fn country_alpha2(code: &str) -> &'static str {
     let b = code.trim().as_bytes();
@@ -273,13 +292,10 @@ pub fn country_alpha2(code: &str) -> &'static str {
                 .binary_search_by(|(a3, _)| a3.as_slice().cmp(key.as_slice()))
                 .map_or("", |i| ALPHA3_TO_ALPHA2[i].1)
         }
-        2 => {
-            let key = [b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()];
-            ALPHA3_TO_ALPHA2
-                .iter()
-                .find(|(_, a2)| a2.as_bytes() == key.as_slice())
-                .map_or("", |(_, a2)| a2)
-        }
+        2 => match (letter_index(b[0]), letter_index(b[1])) {
+            (Some(x), Some(y)) => ALPHA2[x * 26 + y].unwrap_or(""),
+            _ => "",
+        },
         _ => "",
     }
 }

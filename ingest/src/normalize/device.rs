@@ -25,9 +25,34 @@ pub fn device_word(devicetype: Option<i64>) -> &'static str {
     }
 }
 
+/// The device words of the event table, as JSON impressions send them.
+pub const DEVICE_WORDS: [&str; 5] = ["mobile", "desktop", "tablet", "ctv", "other"];
+
+/// A device word as sent in JSON, in any letter case, as the table's word; '' for ''; `None` for
+/// anything outside [`DEVICE_WORDS`].
+pub fn device_from_word(text: &str) -> Option<&'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Some("");
+    }
+    DEVICE_WORDS
+        .into_iter()
+        .find(|w| w.eq_ignore_ascii_case(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_words_normalize_case_and_refuse_others() {
+        assert_eq!(device_from_word("mobile"), Some("mobile"));
+        assert_eq!(device_from_word("Desktop"), Some("desktop"));
+        assert_eq!(device_from_word(" CTV "), Some("ctv"));
+        assert_eq!(device_from_word(""), Some(""));
+        assert_eq!(device_from_word("phone"), None);
+        assert_eq!(device_from_word("mobil"), None);
+    }
 
     #[test]
     fn every_devicetype_maps() {
