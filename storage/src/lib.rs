@@ -21,6 +21,7 @@
 //! - [`store`]: [`Store`]: open/recover, append, flush, snapshot, stats.
 //! - [`snapshot`]: [`Snapshot`] and the pruned [`ScanUnit`]s the query crate scans.
 //! - [`hooks`]: crash points for crash tests.
+//! - [`histogram`]: lock-free latency histograms (WAL fsync, flush) for metrics.
 
 #![warn(missing_docs)]
 
@@ -31,6 +32,7 @@ mod compaction;
 pub mod dedup;
 pub mod error;
 mod fsutil;
+pub mod histogram;
 pub mod hooks;
 pub mod lock;
 pub mod manifest;
@@ -51,4 +53,4 @@ pub use producer::ProducerAppend;
 pub use schema::{COLUMN_COUNT, ColumnId, ColumnKind, EventType, TimestampMicros};
 pub use segment::{ColumnData, ReadContext, SegmentReader};
 pub use snapshot::{ScanFilter, ScanUnit, Snapshot};
-pub use store::{AppendOutcome, Store, StoreOptions, StoreStats};
+pub use store::{AppendOutcome, LatencyHistograms, Store, StoreOptions, StoreStats};

@@ -144,6 +144,7 @@ pub(super) fn flush(shared: &Shared) -> Result<u64> {
     delete_wal_before(shared, replay_from)?;
     let rows = frozen_rows(&frozen);
     shared.counters.flushes.fetch_add(1, Ordering::Relaxed);
+    shared.counters.flush_latency.record(started.elapsed());
     let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     shared
         .counters

@@ -63,6 +63,7 @@ pub(crate) struct Counters {
     pub(crate) late_unchecked: AtomicU64,
     pub(crate) flushes: AtomicU64,
     pub(crate) flush_nanos: AtomicU64,
+    pub(crate) flush_latency: crate::histogram::LatencyHistogram,
 }
 
 #[derive(Debug)]
@@ -121,6 +122,15 @@ pub struct StoreStats {
     pub wal_fsyncs: u64,
     /// Per partition: (partition, rows, segments, bytes).
     pub partitions: Vec<(PartitionKey, u64, usize, u64)>,
+}
+
+/// Latency histograms of a store (see [`Store::latency_histograms`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LatencyHistograms {
+    /// WAL fsync durations.
+    pub wal_fsync: crate::histogram::HistogramSnapshot,
+    /// Flush durations (freeze to manifest and WAL clean-up).
+    pub flush: crate::histogram::HistogramSnapshot,
 }
 
 impl Store {
@@ -284,6 +294,19 @@ impl Store {
                 .sum();
         }
         stats
+    }
+
+    /// Latencies of every WAL fsync and every flush since open, for metrics.
+    pub fn latency_histograms(&self) -> LatencyHistograms {
+        LatencyHistograms {
+            wal_fsync: self
+                .shared
+                .wal
+                .as_ref()
+                .map(WalWriter::fsync_histogram)
+                .unwrap_or_default(),
+            flush: self.shared.counters.flush_latency.snapshot(),
+        }
     }
 
     /// The last background flush error, if the latest flush failed.

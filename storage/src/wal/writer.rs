@@ -45,6 +45,7 @@ struct SyncShared {
     done: Condvar,
     fsyncs: AtomicU64,
     fsync_nanos: AtomicU64,
+    fsync_latency: crate::histogram::LatencyHistogram,
 }
 
 #[derive(Debug)]
@@ -104,6 +105,7 @@ impl WalWriter {
             done: Condvar::new(),
             fsyncs: AtomicU64::new(0),
             fsync_nanos: AtomicU64::new(0),
+            fsync_latency: crate::histogram::LatencyHistogram::default(),
         });
         let for_thread = Arc::clone(&shared);
         let syncer = std::thread::Builder::new()
@@ -285,6 +287,11 @@ impl WalWriter {
         self.inner.lock().file_len
     }
 
+    /// The latencies of every fsync so far.
+    pub fn fsync_histogram(&self) -> crate::histogram::HistogramSnapshot {
+        self.shared.fsync_latency.snapshot()
+    }
+
     /// (fsync calls, total nanoseconds spent in them).
     pub fn fsync_stats(&self) -> (u64, u64) {
         (
@@ -306,6 +313,7 @@ impl Drop for WalWriter {
 
 impl SyncShared {
     fn record_fsync(&self, started: Instant) {
+        self.fsync_latency.record(started.elapsed());
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.fsync_nanos.fetch_add(nanos, Ordering::Relaxed);
