@@ -5,6 +5,7 @@ mod demo;
 mod r#gen;
 mod ingest;
 mod inspect;
+mod query;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +89,21 @@ enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Run one SQL query (a ClickHouse-dialect subset, see docs/QUERY.md) on a data directory,
+    /// opened read-only, and print the result.
+    Query {
+        /// The data directory.
+        #[arg(long, default_value = "./adstore-data")]
+        data: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = adstore::output::OutputFormat::Table)]
+        format: adstore::output::OutputFormat,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// The query, e.g. "SELECT count() FROM events".
+        sql: String,
+    },
     /// Generate a deterministic week of AdvertiseX traffic (JSON Lines, CSV, Avro) and its
     /// truth.json.
     Gen {
@@ -148,6 +164,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
             reason,
         } => deadletter::run(&data, limit, reason.as_deref()),
+        Command::Query {
+            data,
+            format,
+            threads,
+            sql,
+        } => query::run(&data, format, threads, &sql),
         Command::Gen {
             out,
             impressions,
