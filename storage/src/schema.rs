@@ -16,6 +16,10 @@ pub type TimestampMicros = i64;
 /// Microseconds in one UTC day.
 pub const MICROS_PER_DAY: i64 = 86_400 * 1_000_000;
 
+/// Longest event_id a store accepts, in bytes (`u16::MAX`): segment footers keep each key block's
+/// first id with a u16 length (`docs/FORMAT.md`, "Segment footer"). Ingest rejects far shorter.
+pub const MAX_EVENT_ID_BYTES: usize = 65_535;
+
 /// The kind of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]

@@ -49,6 +49,16 @@ fn compact_partition(
 ) -> Result<usize> {
     // The manifest lock is the flush lock: one structural change at a time.
     let mut manifest = shared.manifest.lock();
+    // The inputs were chosen before the lock: another compaction (background, or a concurrent
+    // `Store::compact`) or a retention pass may have replaced or dropped them since. Merging
+    // them again would store their rows twice (or bring expired rows back).
+    let input_ids: Vec<SegmentId> = inputs.iter().map(|s| s.id()).collect();
+    if !input_ids
+        .iter()
+        .all(|id| manifest.segments.iter().any(|e| e.id == *id))
+    {
+        return Ok(0);
+    }
     let mut ctx = ReadContext::new()?;
     let mut rows = crate::EventBatch::new();
     for s in inputs {
@@ -66,7 +76,6 @@ fn compact_partition(
     crate::fsutil::sync_dir(&shared.dir.join(SEGMENTS_DIR))?;
     let reader = Arc::new(SegmentReader::open(&path, id)?);
 
-    let input_ids: Vec<SegmentId> = inputs.iter().map(|s| s.id()).collect();
     let mut next = manifest.clone();
     next.next_segment_id += 1;
     next.segments.retain(|e| !input_ids.contains(&e.id));

@@ -58,6 +58,20 @@ fn append_inner(
     let Some(wal) = &shared.wal else {
         return Err(Error::ReadOnly("append"));
     };
+    // Segments store each key block's first event id with a u16 length (FORMAT.md "Segment
+    // footer"): a longer id would make every later flush of its partition fail.
+    if let Some((i, id)) = batch
+        .event_id
+        .iter()
+        .enumerate()
+        .find(|(_, id)| id.len() > crate::schema::MAX_EVENT_ID_BYTES)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "row {i} of the batch: event_id of {} bytes is longer than {}",
+            id.len(),
+            crate::schema::MAX_EVENT_ID_BYTES
+        )));
+    }
     let hashes: Vec<u64> = batch.event_id.iter().map(event_id_hash).collect();
     let mut guard = shared.state.lock();
     // Checked under the write lock, so two concurrent requests with one sequence apply once.

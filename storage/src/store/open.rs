@@ -32,6 +32,10 @@ pub(super) fn open_writer(dir: &Path, options: StoreOptions) -> Result<(Shared, 
     let manifest = match Manifest::load(dir)? {
         Some(m) => m,
         None => {
+            // The manifest is written before the first WAL file or segment exists, so files
+            // without one mean the MANIFEST was lost (deleted, or the directory copied in
+            // part): creating a new store here would delete every segment as an orphan.
+            refuse_files_without_manifest(dir, &wal_dir, &segments_dir)?;
             if options.bucket_count == 0 {
                 return Err(Error::InvalidArgument(
                     "bucket_count must be at least 1".into(),
@@ -257,6 +261,30 @@ fn try_open_read_only(dir: &Path) -> Result<Option<Shared>> {
     )))
 }
 
+/// Fails when `wal_dir` or `segments_dir` holds a WAL file or a segment: see [`open_writer`].
+fn refuse_files_without_manifest(dir: &Path, wal_dir: &Path, segments_dir: &Path) -> Result<()> {
+    let wal_files = list_wal_files(wal_dir)?.len();
+    let mut segments = 0usize;
+    for entry in std::fs::read_dir(segments_dir).io("list", segments_dir)? {
+        let entry = entry.io("list", segments_dir)?;
+        if entry.path().extension().is_some_and(|e| e == "seg") {
+            segments += 1;
+        }
+    }
+    if wal_files + segments == 0 {
+        return Ok(());
+    }
+    Err(Error::Corrupt {
+        path: dir.join(MANIFEST_FILE),
+        offset: None,
+        reason: format!(
+            "MANIFEST is missing but the directory holds {wal_files} WAL file(s) and {segments} \
+             segment(s): refusing to start a new store over them (restore the MANIFEST from a \
+             backup, or move the files away)"
+        ),
+    })
+}
+
 fn is_not_found(e: &Error) -> bool {
     matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
@@ -270,6 +298,20 @@ fn replay_records(contents: &[WalFileContents], replay_from: Lsn) -> Result<Repl
     for c in contents {
         if c.valid_len == 0 {
             continue;
+        }
+        // Records from the replay point on are deleted only after a flush moves the point past
+        // them, so a first file starting after it means a WAL file was lost: acknowledged events
+        // are missing, and opening would silently drop them.
+        if next.is_none() && c.first_lsn > replay_from {
+            return Err(Error::Corrupt {
+                path: c.path.clone(),
+                offset: Some(0),
+                reason: format!(
+                    "the WAL starts at LSN {} but the manifest's replay point is LSN {replay_from}: \
+                     the records in between are missing (a WAL file was deleted?)",
+                    c.first_lsn
+                ),
+            });
         }
         if let Some(expected) = next
             && c.first_lsn != expected
