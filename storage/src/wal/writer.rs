@@ -17,7 +17,8 @@ use std::time::Instant;
 use parking_lot::{Condvar, Mutex};
 
 use super::format::{
-    CODEC_NONE, CODEC_ZSTD, Lsn, RecordKind, file_header, frame_record, wal_file_name,
+    BODY_PREFIX_LEN, CODEC_NONE, CODEC_ZSTD, Lsn, MAX_BODY_LEN, RecordKind, file_header,
+    frame_record, wal_file_name,
 };
 use super::payload::encode_batch;
 use crate::batch::EventBatch;
@@ -162,12 +163,19 @@ impl WalWriter {
             None => RecordKind::EventBatch,
         };
         encode_batch(batch, &mut inner.payload);
-        let raw_len = u32::try_from(inner.payload.len()).map_err(|_| {
-            Error::InvalidArgument(format!(
-                "batch of {} bytes is too large for one WAL record",
-                inner.payload.len()
-            ))
-        })?;
+        // The reader refuses bodies over MAX_BODY_LEN as corruption: a larger record would be
+        // acknowledged, then make the store unopenable. Checked on the raw payload, which bounds
+        // the stored one (zstd keeps a record raw when it does not shrink it).
+        let raw_len = u32::try_from(inner.payload.len())
+            .ok()
+            .filter(|&n| n <= MAX_BODY_LEN - BODY_PREFIX_LEN as u32)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "batch of {} bytes is too large for one WAL record (at most {} bytes): split it",
+                    inner.payload.len(),
+                    MAX_BODY_LEN as usize - BODY_PREFIX_LEN
+                ))
+            })?;
         inner.frame.clear();
         match &mut inner.compressor {
             Some(c) => {
