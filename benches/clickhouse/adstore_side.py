@@ -81,14 +81,6 @@ class Adstore:
         stats.update(seconds=seconds, peak_rss=rss, bytes=sum(os.path.getsize(f) for f in files))
         return stats
 
-    def ingest_server(self, addr: str, files: list[str]) -> dict:
-        out, _, seconds, rss = run_with_rusage(
-            [self.binary, "ingest", "--server", addr, *files]
-        )
-        stats = parse_ingest_summary(out)
-        stats.update(seconds=seconds, client_rss=rss)
-        return stats
-
     def query(self, sql: str) -> tuple[list[dict], float, int]:
         """One `adstore query --format json` process: (rows, wall ms, peak RSS)."""
         out, _, seconds, rss = run_with_rusage(
@@ -98,12 +90,14 @@ class Adstore:
         return rows, seconds * 1000, rss
 
     def disk_bytes(self) -> dict:
-        by_kind: dict[str, int] = {}
+        """Bytes per file extension under the data dir, and `segments`: the .seg file count."""
+        by_kind: dict[str, int] = {"segments": 0}
         for root, _, names in os.walk(self.data):
             for n in names:
                 p = os.path.join(root, n)
                 ext = os.path.splitext(n)[1] or n
                 by_kind[ext] = by_kind.get(ext, 0) + os.path.getsize(p)
+                by_kind["segments"] += ext == ".seg"
         return by_kind
 
 
