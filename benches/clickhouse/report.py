@@ -58,8 +58,11 @@ class Report:
 
     def rows(self) -> list[tuple[str, ...]]:
         """(what, adstore, clickhouse, ratio) rows; ratio > 1 means adstore is faster/smaller."""
-        out: list[tuple[str, ...]] = [("ingest (rows/s, end to end)", "adstore", "ClickHouse",
-                                       "adstore / CH")]
+        out: list[tuple[str, ...]] = []
+        if self.ad_loads:
+            out.append(("ingest (rows/s, end to end)", "adstore", "ClickHouse", "adstore / CH"))
+        else:
+            out.append(("storage", "adstore", "ClickHouse", "CH / adstore"))
         for fmt in FORMATS:
             ad, ch = self.ad_loads.get(fmt), self.ch_loads.get(fmt)
             if not ad or not ch:
