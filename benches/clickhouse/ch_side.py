@@ -16,11 +16,13 @@ import time
 
 from ch_sql import (
     DEAD_LETTERS_TABLE,
+    NATIVE_JSON_SETTINGS,
     EVENT_COLUMNS,
     EVENTS_TABLE,
     STAGING_COLUMNS,
     avro_select,
     csv_select,
+    json_native_select,
     json_select,
 )
 
@@ -52,15 +54,21 @@ class ClickHouse:
     def scalar(self, text: str) -> str:
         return self.sql(text).strip()
 
-    def load(self, data_dir: str, fmt: str, ts_max_micros: int) -> dict:
+    def load(self, data_dir: str, fmt: str, ts_max_micros: int, table: str = "events",
+             dead: str = "dead_letters", native: bool = False) -> dict:
         """Ingests one format's files with validation, normalization and exact dedup (against
-        the table and within the batch); rejects go to `dead_letters`. Timed end to end."""
+        the table and within the batch); rejects go to `dead_letters`. Timed end to end.
+        `native`: JSON through ClickHouse's JSONEachRow parser (ch_sql.json_native_select)."""
         files = files_of(data_dir, fmt)
+        settings = "short_circuit_function_evaluation = 'disable', compile_expressions = 0"
         cols = ", ".join(["file", "reason", "raw", *EVENT_COLUMNS])
         started = time.perf_counter()
         self.sql("DROP TABLE IF EXISTS staging")
         self.sql(f"CREATE TABLE staging ({STAGING_COLUMNS}) ENGINE = Memory")
-        if fmt == "json":
+        if fmt == "json" and native:
+            selects = [json_native_select(os.path.join(data_dir, FILE_GLOBS[fmt]), ts_max_micros)]
+            settings += ", " + NATIVE_JSON_SETTINGS
+        elif fmt == "json":
             selects = [json_select(os.path.join(data_dir, FILE_GLOBS[fmt]), ts_max_micros)]
         elif fmt == "avro":
             selects = [avro_select(os.path.join(data_dir, FILE_GLOBS[fmt]), ts_max_micros)]
@@ -78,23 +86,20 @@ class ClickHouse:
             # Short-circuit evaluation would evaluate the shared subexpressions of the checks
             # once per branch: ~6x slower here (measured), so it is off for the load; JIT
             # compilation of the expressions costs ~0.1 s a statement and gains nothing here.
-            self.sql(
-                f"INSERT INTO staging SELECT {cols} FROM ({s}) "
-                "SETTINGS short_circuit_function_evaluation = 'disable', compile_expressions = 0"
-            )
+            self.sql(f"INSERT INTO staging SELECT {cols} FROM ({s}) SETTINGS {settings}")
         parsed = time.perf_counter()
-        before = int(self.scalar("SELECT count() FROM events"))
+        before = int(self.scalar(f"SELECT count() FROM {table}"))
         event_cols = ", ".join(
             "fromUnixTimestamp64Micro(ts, 'UTC') AS ts" if c == "ts" else c
             for c in EVENT_COLUMNS
         )
         self.sql(
-            f"INSERT INTO events SELECT {event_cols} FROM staging "
-            "WHERE reason = '' AND event_id NOT IN (SELECT event_id FROM events) "
+            f"INSERT INTO {table} SELECT {event_cols} FROM staging "
+            f"WHERE reason = '' AND event_id NOT IN (SELECT event_id FROM {table}) "
             "LIMIT 1 BY event_id"
         )
         self.sql(
-            "INSERT INTO dead_letters SELECT file, reason, raw FROM staging WHERE reason != ''"
+            f"INSERT INTO {dead} SELECT file, reason, raw FROM staging WHERE reason != ''"
         )
         done = time.perf_counter()
         stats = json.loads(
@@ -112,7 +117,7 @@ class ClickHouse:
             r = json.loads(line)
             rejected[r["reason"]] = int(r["n"])
         self.sql("DROP TABLE staging")
-        accepted = int(self.scalar("SELECT count() FROM events")) - before
+        accepted = int(self.scalar(f"SELECT count() FROM {table}")) - before
         valid = int(stats["valid"])
         return {
             "files": len(files),
@@ -151,6 +156,21 @@ class ClickHouse:
         rows = int(self.scalar("SELECT count() FROM native_json"))
         self.sql("DROP TABLE native_json")
         return {"rows": rows, "seconds": seconds}
+
+    def load_native_json_checked(self, data_dir: str, ts_max_micros: int) -> dict:
+        """`load` of the JSON files through JSONEachRow's parser into a scratch copy of the
+        event table (dropped after): the fast path with the contract's normalization and dedup."""
+        scratch = ("events_native", "dead_letters_native")
+        for t in scratch:
+            self.sql(f"DROP TABLE IF EXISTS {t}")
+        self.sql("CREATE TABLE events_native AS events")
+        self.sql("CREATE TABLE dead_letters_native AS dead_letters")
+        try:
+            return self.load(data_dir, "json", ts_max_micros, table=scratch[0], dead=scratch[1],
+                             native=True)
+        finally:
+            for t in scratch:
+                self.sql(f"DROP TABLE IF EXISTS {t}")
 
     def optimize(self) -> float:
         started = time.perf_counter()

@@ -239,6 +239,50 @@ def json_select(path: str, ts_max: int) -> str:
     ])
 
 
+JSON_FIELDS = ["event_id", "ts", "creative_id", "campaign_id", "user_id", "site", "country",
+               "device", "os", "cost_micros", "cost"]
+NATIVE_JSON_SETTINGS = (
+    "input_format_allow_errors_ratio = 0.01, input_format_allow_errors_num = 100000000, "
+    "input_format_skip_unknown_fields = 1, input_format_json_read_numbers_as_strings = 1"
+)
+
+
+def json_native_select(path: str, ts_max: int) -> str:
+    """Staging rows from JSON Lines impressions read by ClickHouse's own JSONEachRow parser
+    (every field as Nullable(String), numbers as their text), with the same normalization,
+    value checks and reasons from the required fields on. What it cannot do: keep or classify
+    the rows its parser refuses (malformed JSON, invalid UTF-8: skipped and only counted in
+    the log) and see a wrong JSON type (a number where a string belongs is read as its text).
+    Run with NATIVE_JSON_SETTINGS."""
+    struct = ", ".join(f"{c} Nullable(String)" for c in JSON_FIELDS)
+    source = ("SELECT _file AS file, '' AS line, " + ", ".join(f"{c} AS n_{c}" for c in JSON_FIELDS)
+              + f" FROM file('{path}', 'JSONEachRow', '{struct}')")
+    devices = ", ".join(f"'{w}'" for w in DEVICE_WORDS)
+    return staged(source, [
+        [*(f"ifNull(n_{f}, '') AS {f}"
+           for f in ("event_id", "creative_id", "campaign_id", "user_id", "site", "os")),
+         "trimBoth(ifNull(n_country, '')) AS country_in",
+         "lower(trimBoth(ifNull(n_device, ''))) AS device_in",
+         "n_ts AS ts_text"],
+        *ts_stages("ts_text"),
+        *money_stages("cst", "n_cost_micros", "n_cost"),
+        [f"if(country_in = '', '', {country_alpha2('country_in')}) AS country",
+         f"if(has([{devices}], device_in), device_in, '') AS device"],
+        ["multiIf(event_id = '' OR ts_text IS NULL OR creative_id = '' OR campaign_id = '' "
+         "OR user_id = '', 'missing_field', ts_parsed IS NULL, 'bad_timestamp', "
+         f"NOT ({ts_range_check('ts_parsed', ts_max)}), 'ts_out_of_range', "
+         "cst_reason != '', cst_reason, "
+         "(country_in != '' AND country = '') OR (device_in != '' AND device = ''), 'invalid_value', "
+         f"{too_long(['event_id', 'campaign_id', 'creative_id', 'user_id', 'site', 'country', 'device', 'os'])}, "
+         "'field_too_long', '') AS reason"],
+        ["'' AS raw", "'impression' AS event_type",
+         "ifNull(ts_parsed, 0) AS ts", "'' AS conversion_type", "'' AS impression_id",
+         "cst_micros AS cost_micros", "toInt64(0) AS revenue_micros",
+         "toInt64(0) AS bid_floor_micros", "toInt64(0) AS bid_price_micros",
+         "toInt64(0) AS clearing_price_micros", "false AS won"],
+    ])
+
+
 def csv_select(path: str, header: list[str], ts_max: int) -> str:
     """Staging rows from one CSV file whose header row is `header`."""
     idx = {name: i + 1 for i, name in enumerate(header)}

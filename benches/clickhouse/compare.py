@@ -167,6 +167,8 @@ def main() -> int:
             problems += check_totals("adstore ingest", ad_loads, truth)
             problems += check_totals("clickhouse", ch_loads, truth)
             report.ch_native_json = ch.call("load_native_json", data_dir)
+            report.ch_native_checked = ch.call("load_native_json_checked", data_dir,
+                                               ts_max_ms * 1000)
             report.ch_optimize_seconds = ch.call("optimize")
         report.ch_disk = ch.call("disk")
         report.ad_disk = ad.disk_bytes()
