@@ -1,12 +1,26 @@
 //! [`DedupIndex`]: fingerprint → partition, bounded by the window.
+//!
+//! Each entry is one `u64`: the fingerprint in the high 48 bits, the partition slot (an index
+//! into `partitions`, or [`MULTI`]) in the low 16, in a `hashbrown::HashTable`: 8 bytes and one
+//! control byte per bucket, half of a `(u64, u32)` map's padded 17. 48 bits leave the chance
+//! that a new id shares a fingerprint with one of `n` stored ids at `n / 2^48` (4e-8 for 10M ids),
+//! and a shared fingerprint only costs an exact check, never an answer.
 
 use std::collections::HashMap;
+
+use hashbrown::HashTable;
 
 use crate::partition::PartitionKey;
 use crate::schema::{TimestampMicros, day_of};
 
-/// A slot value meaning "several partitions hold events with this fingerprint".
-const MULTI: u32 = u32::MAX;
+/// Bits of an entry holding the partition slot.
+const SLOT_BITS: u32 = 16;
+/// A slot value meaning "several partitions hold events with this fingerprint". Also the slot of
+/// any partition past the first `MULTI` ones (after about 11 years of 16-bucket days), which
+/// then costs a probe of every partition on a fingerprint hit, never a wrong answer.
+const MULTI: u64 = (1 << SLOT_BITS) - 1;
+/// Bits of the fingerprint kept in an entry.
+const FINGERPRINT_BITS: u32 = 64 - SLOT_BITS;
 
 /// Where an event id with a given fingerprint may already be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,29 +35,36 @@ pub enum Candidates {
 /// The in-memory fingerprint table. See the module doc of [`crate::dedup`].
 #[derive(Debug)]
 pub struct DedupIndex {
-    map: hashbrown::HashMap<u64, u32, IdentityBuild>,
+    /// Entries `fingerprint << SLOT_BITS | slot`.
+    table: HashTable<u64>,
     partitions: Vec<PartitionKey>,
-    slots: HashMap<PartitionKey, u32>,
+    slots: HashMap<PartitionKey, u64>,
     mask: u64,
     window: i64,
     watermark: Option<TimestampMicros>,
     evicted_before_day: i32,
 }
 
+/// The table hash of a fingerprint: spread, because hashbrown takes its control bits from the
+/// top 7 bits, which a narrow (test) fingerprint leaves zero.
+fn table_hash(fp: u64) -> u64 {
+    fp.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+fn entry_fingerprint(entry: u64) -> u64 {
+    entry >> SLOT_BITS
+}
+
 impl DedupIndex {
     /// An empty index with a window of `window_micros` and fingerprints of `fingerprint_bits`
-    /// (1..=64; fewer bits mean more collisions, i.e. more confirmations, never wrong answers).
+    /// (1..=48; fewer bits mean more collisions, i.e. more confirmations, never wrong answers).
     pub fn new(window_micros: i64, fingerprint_bits: u32) -> DedupIndex {
-        let bits = fingerprint_bits.clamp(1, 64);
+        let bits = fingerprint_bits.clamp(1, FINGERPRINT_BITS);
         DedupIndex {
-            map: hashbrown::HashMap::with_hasher(IdentityBuild),
+            table: HashTable::new(),
             partitions: Vec::new(),
             slots: HashMap::new(),
-            mask: if bits == 64 {
-                u64::MAX
-            } else {
-                (1u64 << bits) - 1
-            },
+            mask: (1u64 << bits) - 1,
             window: window_micros.max(0),
             watermark: None,
             evicted_before_day: i32::MIN,
@@ -65,10 +86,12 @@ impl DedupIndex {
 
     /// Where an event with fingerprint `fp` may be; `None` means certainly not stored.
     pub fn candidates(&self, fp: u64) -> Option<Candidates> {
-        self.map.get(&fp).map(|&slot| match slot {
-            MULTI => Candidates::Any,
-            s => Candidates::One(self.partitions[s as usize]),
-        })
+        self.table
+            .find(table_hash(fp), |&e| entry_fingerprint(e) == fp)
+            .map(|&e| match e & MULTI {
+                MULTI => Candidates::Any,
+                s => Candidates::One(self.partitions[s as usize]),
+            })
     }
 
     /// Records that an event with fingerprint `fp` is stored in `partition`.
@@ -76,20 +99,28 @@ impl DedupIndex {
         let slot = match self.slots.get(&partition) {
             Some(&s) => s,
             None => {
-                let s = u32::try_from(self.partitions.len()).unwrap_or(MULTI - 1);
+                let s = (self.partitions.len() as u64).min(MULTI);
                 self.partitions.push(partition);
                 self.slots.insert(partition, s);
                 s
             }
         };
-        self.map
-            .entry(fp)
-            .and_modify(|existing| {
-                if *existing != slot {
-                    *existing = MULTI;
+        let entry = self.table.entry(
+            table_hash(fp),
+            |&e| entry_fingerprint(e) == fp,
+            |&e| table_hash(entry_fingerprint(e)),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(mut o) => {
+                let e = o.get_mut();
+                if *e & MULTI != slot {
+                    *e |= MULTI;
                 }
-            })
-            .or_insert(slot);
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert((fp << SLOT_BITS) | slot);
+            }
+        }
     }
 
     /// Moves the watermark to `ts` if later, evicting days that fell out of the window.
@@ -107,8 +138,10 @@ impl DedupIndex {
                 .map(|p| p.day >= cutoff_day)
                 .collect();
             if keep.iter().any(|k| !k) {
-                self.map
-                    .retain(|_, slot| *slot == MULTI || keep[*slot as usize]);
+                self.table.retain(|e| {
+                    let slot = *e & MULTI;
+                    slot == MULTI || keep[slot as usize]
+                });
             }
         }
     }
@@ -128,49 +161,17 @@ impl DedupIndex {
 
     /// Fingerprints held.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// Whether the index is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
     }
 
-    /// Heap bytes of the table: one (u64, u32) slot, padded to 16 bytes, plus one control byte
-    /// per bucket.
+    /// Heap bytes of the table: one 8-byte entry plus one control byte per bucket.
     pub fn memory_bytes(&self) -> usize {
-        self.map.capacity() * 8 / 7 * (16 + 1) + self.partitions.len() * 32
-    }
-}
-
-/// Fingerprints are already uniform hashes: the table uses them as they are.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct IdentityBuild;
-
-impl std::hash::BuildHasher for IdentityBuild {
-    type Hasher = IdentityHasher;
-    fn build_hasher(&self) -> IdentityHasher {
-        IdentityHasher(0)
-    }
-}
-
-/// See [`IdentityBuild`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct IdentityHasher(u64);
-
-impl std::hash::Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        // hashbrown takes its control bits from the top 7 bits; spread masked (narrow)
-        // fingerprints so they still fill those bits.
-        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
+        self.table.capacity() * 8 / 7 * (8 + 1) + self.partitions.len() * 32
     }
 }
 
@@ -211,5 +212,31 @@ mod tests {
     fn narrow_fingerprints_collide() {
         let idx = DedupIndex::new(1, 4);
         assert_eq!(idx.fingerprint(0xFFFF), 0xF);
+        let wide = DedupIndex::new(1, 64);
+        assert_eq!(wide.fingerprint(u64::MAX), (1 << FINGERPRINT_BITS) - 1);
+    }
+
+    #[test]
+    fn many_partitions_and_fingerprints_are_kept_apart() {
+        let mut idx = DedupIndex::new(i64::MAX, 64);
+        let parts: Vec<PartitionKey> = (0..300)
+            .map(|i| PartitionKey {
+                day: i / 16,
+                bucket: (i % 16) as u16,
+            })
+            .collect();
+        for fp in 0..20_000u64 {
+            idx.insert(fp * 7919, parts[(fp % 300) as usize]);
+        }
+        assert_eq!(idx.len(), 20_000);
+        for fp in 0..20_000u64 {
+            assert_eq!(
+                idx.candidates(fp * 7919),
+                Some(Candidates::One(parts[(fp % 300) as usize]))
+            );
+        }
+        assert_eq!(idx.candidates(1), None);
+        // About 9 bytes a bucket: well under the 17 of a (u64, u32) map.
+        assert!(idx.memory_bytes() < 20_000 * 16, "{}", idx.memory_bytes());
     }
 }

@@ -15,7 +15,8 @@ pub struct StoreOptions {
     pub bucket_count: u16,
     /// Dedup window, in µs of event time (default 7 days).
     pub dedup_window_micros: i64,
-    /// Bits of the dedup fingerprints (64 in production; tests lower it to force collisions).
+    /// Bits of the dedup fingerprints (at most 48, kept beside a 16-bit partition slot; tests lower
+    /// it to force collisions).
     pub dedup_fingerprint_bits: u32,
     /// Flush when the memtable holds this many rows.
     pub flush_rows: usize,
