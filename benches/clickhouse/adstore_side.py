@@ -52,7 +52,10 @@ def parse_ingest_summary(text: str) -> dict:
     if block:
         for m in re.finditer(r"^\s{4}(\S+)\s+(\d+)", block.group(1), re.M):
             rejected[m.group(1)] = int(m.group(2))
+    m = re.search(r"([\d.]+) s: \d+ rows/s.*final flush ([\d.]+) s", text)
     return {
+        "reported_seconds": float(m.group(1)) if m else None,
+        "flush_seconds": float(m.group(2)) if m else None,
         "rows_read": num("rows read"),
         "accepted": num("accepted"),
         "duplicates": num("duplicates"),

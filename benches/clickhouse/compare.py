@@ -160,7 +160,9 @@ def main() -> int:
                 ad_loads[fmt] = ad.ingest(files, ts_max_ms)
                 ch_loads[fmt] = ch.call("load", data_dir, fmt, ts_max_ms * 1000)
                 c = ch_loads[fmt]
-                print(f"  adstore {ad_loads[fmt]['seconds']:.2f} s, clickhouse {c['seconds']:.2f} s "
+                d = ad_loads[fmt]
+                print(f"  adstore {d['seconds']:.2f} s (its summary: {d['reported_seconds']} s "
+                      f"+ final flush {d['flush_seconds']} s), clickhouse {c['seconds']:.2f} s "
                       f"(validate + normalize {c['parse_seconds']:.2f} s, "
                       f"dedup + insert {c['dedup_seconds']:.2f} s)", flush=True)
             report.ad_loads, report.ch_loads = ad_loads, ch_loads
