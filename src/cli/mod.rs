@@ -6,6 +6,7 @@ mod r#gen;
 mod ingest;
 mod inspect;
 mod query;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,6 +105,25 @@ enum Command {
         /// The query, e.g. "SELECT count() FROM events".
         sql: String,
     },
+    /// Run the gRPC service (ingest, query, admin, health, reflection) and Prometheus metrics
+    /// until SIGTERM or SIGINT; then finish in-flight requests, flush, exit 0.
+    Serve {
+        /// The data directory (default ./adstore-data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// gRPC listen address (default 127.0.0.1:50051; port 0 picks a free one).
+        #[arg(long)]
+        grpc: Option<String>,
+        /// Prometheus listen address (default 127.0.0.1:9464).
+        #[arg(long)]
+        metrics: Option<String>,
+        /// A TOML configuration file (see adstore.example.toml); flags override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Allow non-loopback addresses without TLS and tokens.
+        #[arg(long)]
+        insecure: bool,
+    },
     /// Generate a deterministic week of AdvertiseX traffic (JSON Lines, CSV, Avro) and its
     /// truth.json.
     Gen {
@@ -170,6 +190,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             threads,
             sql,
         } => query::run(&data, format, threads, &sql),
+        Command::Serve {
+            data,
+            grpc,
+            metrics,
+            config,
+            insecure,
+        } => serve::run(serve::Args {
+            data,
+            grpc,
+            metrics,
+            config,
+            insecure,
+        }),
         Command::Gen {
             out,
             impressions,

@@ -1,0 +1,183 @@
+//! `adstore.v1.QueryService`: SQL text or the structured model to a [`Query`], restricted to a
+//! scoped token's campaigns, executed on a store snapshot, streamed back as one Arrow IPC
+//! stream cut into messages (schema first, then about a record batch each).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use adstore_proto::v1;
+use adstore_query::{ColumnId, ExecOptions, Expr, Query, QueryResult};
+use arrow_array::RecordBatch;
+use arrow_ipc::writer::StreamWriter;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::auth::{Permission, Principal};
+use super::metrics::QueryKind;
+use super::{ServiceContext, convert, status};
+
+/// The service.
+#[derive(Debug, Clone)]
+pub struct QuerySvc {
+    ctx: Arc<ServiceContext>,
+}
+
+impl QuerySvc {
+    /// A service over the shared context.
+    pub fn new(ctx: Arc<ServiceContext>) -> QuerySvc {
+        QuerySvc { ctx }
+    }
+}
+
+type ResponseStream = ReceiverStream<Result<v1::QueryResponse, Status>>;
+
+#[tonic::async_trait]
+impl v1::query_service_server::QueryService for QuerySvc {
+    type SqlStream = ResponseStream;
+    type AggregateStream = ResponseStream;
+
+    async fn sql(
+        &self,
+        request: Request<v1::SqlRequest>,
+    ) -> Result<Response<ResponseStream>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Permission::Read)?;
+        let r = request.into_inner();
+        let query = adstore_query::parse_sql(&r.sql).map_err(|e| status::query(&e));
+        run(&self.ctx, &principal, query, r.row_limit, QueryKind::Sql).await
+    }
+
+    async fn aggregate(
+        &self,
+        request: Request<v1::AggregateRequest>,
+    ) -> Result<Response<ResponseStream>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Permission::Read)?;
+        let r = request.into_inner();
+        let query = convert::aggregate_query(&r);
+        run(
+            &self.ctx,
+            &principal,
+            query,
+            r.row_limit,
+            QueryKind::Aggregate,
+        )
+        .await
+    }
+}
+
+async fn run(
+    ctx: &Arc<ServiceContext>,
+    principal: &Principal,
+    query: Result<Query, Status>,
+    row_limit: u64,
+    kind: QueryKind,
+) -> Result<Response<ResponseStream>, Status> {
+    let started = Instant::now();
+    let result = prepare_and_execute(ctx, principal, query, row_limit).await;
+    ctx.metrics.query(kind, started.elapsed(), result.is_ok());
+    let (result, limit) = result?;
+    let messages = encode(&result, limit)?;
+    tracing::debug!(
+        token = %principal.name,
+        rows = result.num_rows(),
+        ms = started.elapsed().as_millis() as u64,
+        "query answered"
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let guard = ctx.metrics.stream();
+    tokio::spawn(async move {
+        let _inflight = guard;
+        for m in messages {
+            if tx.send(Ok(m)).await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(Response::new(ReceiverStream::new(rx)))
+}
+
+async fn prepare_and_execute(
+    ctx: &Arc<ServiceContext>,
+    principal: &Principal,
+    query: Result<Query, Status>,
+    row_limit: u64,
+) -> Result<(QueryResult, u64), Status> {
+    let mut query = query?;
+    let limit = match row_limit {
+        0 => ctx.limits.default_row_limit,
+        n => n.min(ctx.limits.max_row_limit),
+    };
+    // One row more than the limit tells whether the result was cut.
+    query.limit = Some(query.limit.map_or(limit + 1, |l| l.min(limit + 1)));
+    if let Some(prefixes) = &principal.campaign_prefixes {
+        // Filtered, not rejected: the advertiser's view of the table holds only its campaigns.
+        query.and_filter(Expr::starts_with_any(ColumnId::CampaignId, prefixes));
+    }
+    let c = Arc::clone(ctx);
+    let result = tokio::task::spawn_blocking(move || {
+        let snapshot = c.store.snapshot();
+        adstore_query::execute(&snapshot, &query, &ExecOptions::default())
+    })
+    .await
+    .map_err(|e| status::join(&e))?
+    .map_err(|e| status::query(&e))?;
+    Ok((result, limit))
+}
+
+/// The result as IPC stream messages: the schema in the first, then up to ~1 MiB of batches
+/// each, rows past `limit` cut off.
+fn encode(result: &QueryResult, limit: u64) -> Result<Vec<v1::QueryResponse>, Status> {
+    let arrow = |e: arrow_schema::ArrowError| Status::internal(format!("arrow IPC: {e}"));
+    let mut writer = StreamWriter::try_new(Vec::new(), &result.schema).map_err(arrow)?;
+    writer.flush().map_err(arrow)?;
+    let mut messages = vec![v1::QueryResponse {
+        arrow_ipc: std::mem::take(writer.get_mut()).into(),
+        schema: result
+            .schema
+            .fields()
+            .iter()
+            .map(|f| v1::Column {
+                name: f.name().clone(),
+                data_type: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+            })
+            .collect(),
+        rows: 0,
+        truncated: false,
+    }];
+    let mut left = limit;
+    let mut truncated = false;
+    let mut rows_in_message = 0u64;
+    for batch in &result.batches {
+        if left == 0 {
+            truncated |= batch.num_rows() > 0;
+            continue;
+        }
+        let take = (batch.num_rows() as u64).min(left);
+        let b: RecordBatch = if take < batch.num_rows() as u64 {
+            truncated = true;
+            batch.slice(0, usize::try_from(take).unwrap_or(usize::MAX))
+        } else {
+            batch.clone()
+        };
+        left -= take;
+        writer.write(&b).map_err(arrow)?;
+        rows_in_message += take;
+        if writer.get_ref().len() >= 1 << 20 {
+            messages.push(v1::QueryResponse {
+                arrow_ipc: std::mem::take(writer.get_mut()).into(),
+                rows: std::mem::take(&mut rows_in_message),
+                ..v1::QueryResponse::default()
+            });
+        }
+    }
+    writer.finish().map_err(arrow)?;
+    messages.push(v1::QueryResponse {
+        arrow_ipc: std::mem::take(writer.get_mut()).into(),
+        rows: rows_in_message,
+        truncated,
+        ..v1::QueryResponse::default()
+    });
+    Ok(messages)
+}
