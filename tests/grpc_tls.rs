@@ -1,0 +1,41 @@
+//! TLS end to end: `adstore serve` with a certificate and key from its config (a self-signed
+//! certificate for `localhost` made here with rcgen); the Python client completes a TLS
+//! handshake trusting that certificate, and a plaintext client is refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod grpc_support;
+
+use grpc_support::{ServerProcess, run_client, write_token_config};
+
+#[test]
+fn a_tls_handshake_with_a_test_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_path = dir.path().join("server.pem");
+    let key_path = dir.path().join("server.key");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let config = dir.path().join("adstore.toml");
+    let tls = format!(
+        "[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        cert_path.display(),
+        key_path.display()
+    );
+    write_token_config(&config, &tls);
+    let server = ServerProcess::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    run_client(
+        "tls",
+        &server,
+        &[
+            "--ca",
+            cert_path.to_str().unwrap(),
+            "--token",
+            "admin-token-e2e-00000001",
+        ],
+    );
+    assert!(server.terminate().success());
+}
