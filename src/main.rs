@@ -4,6 +4,7 @@
 //! stderr when anything failed (for `inspect`, any corruption found).
 
 mod cli;
+mod client;
 mod service;
 
 use std::process::ExitCode;

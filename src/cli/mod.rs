@@ -44,17 +44,28 @@ enum Command {
         #[arg(long)]
         blocks: bool,
     },
-    /// Write a day of synthetic AdvertiseX traffic into a store, flush it, and inspect the result.
+    /// The main job: generate a day of traffic, start the gRPC server on loopback, stream the
+    /// three formats in over gRPC, print a campaign report obtained over gRPC, keep serving
+    /// until Ctrl-C.
     Demo {
-        /// The data directory.
+        /// The folder for the demo's input files (demo-input/) and store (store/).
         #[arg(long, default_value = "./adstore-data")]
         data: PathBuf,
-        /// Impressions to write (clicks, conversions and bid requests come on top).
+        /// Impressions to generate (clicks, conversions and bid requests come on top).
         #[arg(long, default_value_t = 200_000)]
         impressions: u64,
         /// Seed of the generator.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// gRPC listen address (loopback).
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        grpc: String,
+        /// Prometheus listen address (loopback).
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        metrics: String,
+        /// Stop after the report instead of serving until Ctrl-C.
+        #[arg(long)]
+        exit_after_report: bool,
     },
     /// Ingest JSON Lines impressions, CSV clicks/conversions and Avro bid requests (plain, .gz
     /// or .zst) from files and folders (recursively); rejected rows go to the dead-letter store.
@@ -74,6 +85,13 @@ enum Command {
         /// Latest accepted event time (RFC 3339 or epoch ms; default now + 1 day).
         #[arg(long)]
         ts_max: Option<String>,
+        /// Send to a running server instead (see `remote` options); --data, --threads and
+        /// the ts bounds are then the server's.
+        #[command(flatten)]
+        remote: Remote,
+        /// Producer id for exactly-once retries (with --server; default: unique per run).
+        #[arg(long, requires = "server")]
+        producer: Option<String>,
         /// Files and folders to ingest.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -102,6 +120,9 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// Ask a running server instead (see `remote` options).
+        #[command(flatten)]
+        remote: Remote,
         /// The query, e.g. "SELECT count() FROM events".
         sql: String,
     },
@@ -142,6 +163,31 @@ enum Command {
     },
 }
 
+/// How a client command reaches a running `adstore serve`.
+#[derive(Debug, clap::Args)]
+pub struct Remote {
+    /// The server, host:port (or http:// / https:// URL): talk gRPC to it.
+    #[arg(long)]
+    server: Option<String>,
+    /// Bearer token (default: $ADSTORE_TOKEN).
+    #[arg(long, requires = "server")]
+    token: Option<String>,
+    /// PEM root certificate to trust: connect with TLS.
+    #[arg(long, requires = "server")]
+    ca: Option<PathBuf>,
+}
+
+impl Remote {
+    fn target(self) -> Option<crate::client::Target> {
+        let server = self.server?;
+        Some(crate::client::Target {
+            server,
+            token: self.token,
+            ca: self.ca,
+        })
+    }
+}
+
 /// Sets up `tracing` on stderr; `RUST_LOG` overrides the default level (info).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -163,22 +209,42 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             impressions,
             seed,
-        } => demo::run(&data, impressions, seed),
+            grpc,
+            metrics,
+            exit_after_report,
+        } => demo::run(demo::Args {
+            data,
+            impressions,
+            seed,
+            grpc,
+            metrics,
+            exit_after_report,
+        }),
         Command::Ingest {
             data,
             format,
             threads,
             ts_min,
             ts_max,
+            remote,
+            producer,
             paths,
-        } => ingest::run(ingest::Args {
-            data,
-            format: format.map(Into::into),
-            threads,
-            ts_min,
-            ts_max,
-            paths,
-        }),
+        } => match remote.target() {
+            Some(target) => crate::client::ingest::run(crate::client::ingest::Args {
+                target,
+                format: format.map(Into::into),
+                producer,
+                paths,
+            }),
+            None => ingest::run(ingest::Args {
+                data,
+                format: format.map(Into::into),
+                threads,
+                ts_min,
+                ts_max,
+                paths,
+            }),
+        },
         Command::Deadletter {
             data,
             limit,
@@ -188,8 +254,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             format,
             threads,
+            remote,
             sql,
-        } => query::run(&data, format, threads, &sql),
+        } => match remote.target() {
+            Some(target) => crate::client::query::run(&target, format, &sql),
+            None => query::run(&data, format, threads, &sql),
+        },
         Command::Serve {
             data,
             grpc,

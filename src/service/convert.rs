@@ -24,6 +24,15 @@ pub fn format(f: i32) -> Result<Format, Status> {
     }
 }
 
+/// The proto enum of an ingest format.
+pub fn format_to_proto(f: Format) -> v1::Format {
+    match f {
+        Format::Json => v1::Format::JsonLines,
+        Format::Csv => v1::Format::Csv,
+        Format::Avro => v1::Format::Avro,
+    }
+}
+
 fn event_type(t: i32) -> Option<EventType> {
     match v1::EventType::try_from(t).ok()? {
         v1::EventType::Impression => Some(EventType::Impression),

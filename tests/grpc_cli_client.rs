@@ -1,0 +1,142 @@
+//! The CLI's client mode against a real server: `adstore ingest --server` streams a generated
+//! folder (totals equal truth.json; a second run stores nothing), retries until a late server
+//! comes up, `adstore query --server` prints the answer, and `adstore demo --exit-after-report`
+//! runs the whole main job.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod grpc_support;
+
+use std::process::{Command, Stdio};
+
+use grpc_support::{ServerProcess, generate};
+
+fn adstore(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_adstore"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The number before `word` in `text` ("... 123 accepted ...").
+fn count_before(text: &str, word: &str) -> u64 {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let i = words
+        .iter()
+        .position(|w| w.trim_end_matches(',') == word)
+        .unwrap();
+    words[i - 1].parse().unwrap()
+}
+
+#[test]
+fn ingest_and_query_over_grpc_from_the_cli() {
+    let gen_dir = tempfile::tempdir().unwrap();
+    generate(gen_dir.path(), 3000);
+    let truth: String = std::fs::read_to_string(gen_dir.path().join("truth.json")).unwrap();
+    let accepted_total: u64 = truth
+        .split("\"accepted_total\":")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &[]);
+    let input = gen_dir.path().to_str().unwrap();
+    let (ok, out, err) = adstore(&["ingest", "--server", &server.grpc, input]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(count_before(&out, "accepted"), accepted_total, "{out}");
+    let (ok, again, err) = adstore(&["ingest", "--server", &server.grpc, input]);
+    assert!(ok, "{again}{err}");
+    assert_eq!(count_before(&again, "accepted"), 0, "{again}");
+    let (ok, json, err) = adstore(&[
+        "query",
+        "--server",
+        &server.grpc,
+        "--format",
+        "json",
+        "SELECT count() AS n FROM events",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(json.trim(), format!("{{\"n\":{accepted_total}}}"));
+    let (ok, _, err) = adstore(&["query", "--server", &server.grpc, "SELECT nope FROM events"]);
+    assert!(!ok && err.contains("nope"), "{err}");
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn the_ingest_client_retries_until_the_server_is_up() {
+    let gen_dir = tempfile::tempdir().unwrap();
+    generate(gen_dir.path(), 500);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let client = Command::new(env!("CARGO_BIN_EXE_adstore"))
+        .args(["ingest", "--server", &addr, "--producer", "late-agent"])
+        .arg(gen_dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_adstore"))
+        .arg("serve")
+        .arg("--data")
+        .arg(data.path())
+        .args(["--grpc", &addr, "--metrics", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = client.wait_with_output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("streams resent"), "{stdout}");
+    assert!(count_before(&stdout, "accepted") > 0, "{stdout}");
+}
+
+#[test]
+fn the_demo_runs_the_main_job_over_grpc() {
+    let data = tempfile::tempdir().unwrap();
+    let (ok, out, err) = adstore(&[
+        "demo",
+        "--data",
+        data.path().to_str().unwrap(),
+        "--impressions",
+        "5000",
+        "--grpc",
+        "127.0.0.1:0",
+        "--metrics",
+        "127.0.0.1:0",
+        "--exit-after-report",
+    ]);
+    assert!(ok, "{out}{err}");
+    for want in [
+        "agent impressions-0.jsonl",
+        "agent events-0.csv",
+        "agent bid_requests-0.avro",
+        "top campaigns by spend",
+        "(10 rows)",
+        "adstore query --server",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
