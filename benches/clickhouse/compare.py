@@ -176,7 +176,10 @@ def main() -> int:
         report.ad_disk = ad.disk_bytes()
 
         if has_serve:
-            grpc = start_grpc(a, data_dir, report, problems)
+            try:
+                grpc = start_grpc(a, data_dir, report, problems)
+            except Exception as e:  # grpc.RpcError, a server that did not start
+                problems.append(f"gRPC Append: {type(e).__name__}: {str(e)[:1500]}")
         if has_query:
             problems += run_suite(a, ad, ch, report, grpc)
         else:

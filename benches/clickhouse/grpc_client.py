@@ -67,8 +67,10 @@ CHUNK_BYTES = 8 << 20
 
 
 def _payloads(path: str):
-    """(format name, bytes, line offset) requests for one file: JSON Lines and CSV cut at line
-    ends into ~8 MiB pieces (CSV pieces repeat the header), an Avro container file whole."""
+    """(format name, bytes, line offset, source name) requests for one file, decompressed:
+    JSON Lines and CSV cut at line ends into ~8 MiB pieces (CSV pieces repeat the header), an
+    Avro container file whole. The source name drops .gz/.zst (the server would take it as
+    compressed)."""
     import pyarrow as pa
 
     name = os.path.basename(path)
@@ -78,7 +80,7 @@ def _payloads(path: str):
     with pa.input_stream(path, compression=compression) as f:
         data = f.read()
     if fmt == "FORMAT_AVRO":
-        yield fmt, data, 0
+        yield fmt, data, 0, base
         return
     header = b""
     start, line_offset = 0, 0
@@ -90,7 +92,7 @@ def _payloads(path: str):
         end = data.find(b"\n", min(start + CHUNK_BYTES, len(data)) - 1)
         end = len(data) if end < 0 else end + 1
         piece = data[start:end]
-        yield fmt, header + piece, line_offset
+        yield fmt, header + piece, line_offset, base
         line_offset += piece.count(b"\n")
         start = end
 
@@ -105,9 +107,8 @@ def append_files(addr: str, files: list[str], producer: str = "bench-agent") -> 
     stub_mod = importlib.import_module("adstore.v1.ingest_pb2_grpc")
     requests = []
     for path in files:
-        for fmt, data, offset in _payloads(path):
-            raw = pb.RawPayload(format=pb.Format.Value(fmt), data=data,
-                                source=os.path.basename(path))
+        for fmt, data, offset, source in _payloads(path):
+            raw = pb.RawPayload(format=pb.Format.Value(fmt), data=data, source=source)
             if "line_offset" in pb.RawPayload.DESCRIPTOR.fields_by_name:
                 raw.line_offset = offset
             requests.append(pb.AppendRequest(raw=raw, producer_id=producer,

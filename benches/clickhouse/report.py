@@ -157,6 +157,10 @@ class Report:
                        "read as its text, not rejected. Not checked against truth.json.")
         if self.ch_native_json:
             out.append("(2) a lower bound: ts and money left as text, no checks, no dedup.")
+        if self.grpc_load:
+            out.append("gRPC Append: one client stream of raw payloads into `adstore serve` on its "
+                       "own store, timed from the first request to the durable acknowledgement "
+                       "(files read and cut before the clock); then a Flush.")
         if self.ch_optimize_seconds:
             out.append(f"CH's OPTIMIZE TABLE events FINAL after the ingest ({self.ch_optimize_seconds:.1f} s) "
                        "is not in its ingest time; queries run on the merged parts.")
