@@ -84,6 +84,19 @@ class Adstore:
         stats.update(seconds=seconds, peak_rss=rss, bytes=sum(os.path.getsize(f) for f in files))
         return stats
 
+    def ingest_client(self, addr: str, files: list[str]) -> dict:
+        """`adstore ingest --server ADDR`: the CLI as an ingestion agent (Append requests with a
+        producer id and sequence); wall time of the client process."""
+        out, _, seconds, rss = run_with_rusage([self.binary, "ingest", "--server", addr, *files])
+        m = re.search(r"(\d+) accepted, (\d+) duplicates, (\d+) rejected", out)
+        if not m:
+            raise AdstoreError(f"adstore ingest --server printed no totals:\n{out[-2000:]}")
+        rejected = {r: int(n) for r, n in re.findall(r"^\s+rejected (\S+): (\d+)", out, re.M)}
+        accepted, duplicates = int(m.group(1)), int(m.group(2))
+        return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected,
+                "rows_read": accepted + duplicates + int(m.group(3)),
+                "seconds": seconds, "client_rss": rss}
+
     def query(self, sql: str) -> tuple[list[dict], float, int]:
         """One `adstore query --format json` process: (rows, wall ms, peak RSS)."""
         out, _, seconds, rss = run_with_rusage(

@@ -206,6 +206,8 @@ def main() -> int:
     expected = {*report.queries} if reuse else {"adstore ingest", "clickhouse", *report.queries}
     if report.grpc_load:
         expected.add("gRPC Append")
+    if report.grpc_cli_load:
+        expected.add("adstore ingest --server")
     failed = {p.split(":", 1)[0] for p in problems}
     units = expected | failed
     if problems:
@@ -235,13 +237,30 @@ def start_grpc(a, data_dir: str, report, problems: list[str]):
     from adstore_side import Server
     import grpc_client
 
+    grpc_client.generate_stubs(REPO, os.path.join(a.work, "pyproto"))
+    files = [f for fmt in FORMATS for f in files_of(data_dir, fmt)]
+
+    # The CLI's client mode into a server of its own, for its ingest figure.
+    store = os.path.join(a.work, "adstore-grpc-cli-data")
+    shutil.rmtree(store, ignore_errors=True)
+    server = Server(a.adstore, store, os.path.join(a.work, "serve-cli.log"))
+    try:
+        print(f"ingest through `adstore ingest --server {server.grpc}` ...", flush=True)
+        load = Adstore(a.adstore, store).ingest_client(server.grpc, files)
+        report.grpc_cli_load = load
+        print(f"  {load['seconds']:.2f} s", flush=True)
+        problems += check_totals("adstore ingest --server", {"all": load}, report.truth)
+    except AdstoreError as e:
+        problems.append(f"adstore ingest --server: {str(e)[:1500]}")
+    finally:
+        server.stop()
+        shutil.rmtree(store, ignore_errors=True)
+
     store = os.path.join(a.work, "adstore-grpc-data")
     shutil.rmtree(store, ignore_errors=True)
-    grpc_client.generate_stubs(REPO, os.path.join(a.work, "pyproto"))
     server = Server(a.adstore, store, os.path.join(a.work, "serve.log"))
     g = Grpc(server, None)
     try:
-        files = [f for fmt in FORMATS for f in files_of(data_dir, fmt)]
         print(f"ingest over gRPC Append ({server.grpc}) ...", flush=True)
         load = grpc_client.append_files(server.grpc, files)
         report.grpc_load = load

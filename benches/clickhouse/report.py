@@ -43,6 +43,7 @@ class Report:
         self.ad_loads: dict = {}
         self.ch_loads: dict = {}
         self.grpc_load: dict | None = None
+        self.grpc_cli_load: dict | None = None
         self.ch_native_json: dict | None = None
         self.ch_native_checked: dict | None = None
         self.ch_optimize_seconds = 0.0
@@ -78,6 +79,10 @@ class Report:
             ch_s = sum(r["seconds"] for r in self.ch_loads.values())
             out.append(("all formats", f"{rows / ad_s:,.0f}", f"{rows / ch_s:,.0f}",
                         f"{ch_s / ad_s:.2f}x"))
+        if self.grpc_cli_load:
+            g = self.grpc_cli_load
+            out.append(("all formats through `adstore ingest --server` (client process)",
+                        f"{g['rows_read'] / g['seconds']:,.0f}", "", ""))
         if self.grpc_load:
             g = self.grpc_load
             out.append(("all formats over gRPC Append (one stream, 8 MiB raw payloads)",
