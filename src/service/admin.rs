@@ -33,7 +33,15 @@ impl v1::admin_service_server::AdminService for AdminSvc {
         &self,
         request: Request<v1::StatsRequest>,
     ) -> Result<Response<v1::StatsResponse>, Status> {
-        Principal::of(&request)?.require(Permission::Read)?;
+        let principal = Principal::of(&request)?;
+        principal.require(Permission::Read)?;
+        if principal.campaign_prefixes.is_some() {
+            // Store-wide figures would tell an advertiser about the others' traffic.
+            return Err(Status::permission_denied(format!(
+                "token {:?} is scoped to campaigns: store-wide stats are not available to it",
+                principal.name
+            )));
+        }
         let c = Arc::clone(&self.ctx);
         let stats = tokio::task::spawn_blocking(move || c.store.stats())
             .await

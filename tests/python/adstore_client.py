@@ -331,6 +331,11 @@ def scenario_scoped(args):
     a, _ = read_arrow(stub.Aggregate(query_pb2.AggregateRequest(
         group_by=["campaign_id"], metrics=[query_pb2.Metric(name="events")]), metadata=meta(tokens["scoped"])))
     check(sorted(a.column("campaign_id").to_pylist()) == ["cmp-acme-1", "cmp-acme-2"], "aggregate is scoped")
+    try:
+        admin_pb2_grpc.AdminServiceStub(ch).Stats(admin_pb2.StatsRequest(), metadata=meta(tokens["scoped"]))
+        check(False, "a scoped token saw store-wide stats")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.PERMISSION_DENIED, f"scoped Stats: {e.code()}")
     t, _ = sql(ch, q, tokens["read"])
     seen = set(t.column("campaign_id").to_pylist())
     check({"cmp-acme-1", "cmp-acme-2", "cmp-other-1"} <= seen, f"unscoped read sees all: {seen}")
