@@ -81,6 +81,25 @@ pub enum AggState {
     Uniq(Vec<Hll>),
 }
 
+/// Which rows of a unit an update takes, and their groups.
+#[derive(Debug, Clone, Copy)]
+pub enum Rows<'a> {
+    /// One group (no GROUP BY): the rows where `mask` holds (all when `None`) of `n`.
+    Single {
+        /// The WHERE mask.
+        mask: Option<&'a [bool]>,
+        /// Rows in the unit.
+        n: usize,
+    },
+    /// The selected rows and the group id of each.
+    Grouped {
+        /// Row indices.
+        sel: &'a [u32],
+        /// One group id per selected row.
+        gids: &'a [u32],
+    },
+}
+
 /// An aggregate's argument over a unit.
 enum Arg<'a> {
     None,
@@ -172,11 +191,10 @@ impl AggState {
         &mut self,
         agg: &AggPlan,
         u: &UnitColumns,
-        sel: &[u32],
-        gids: &[u32],
+        rows: Rows<'_>,
         cache: &mut PredCache,
     ) -> Result<()> {
-        let cond = agg
+        let mut cond = agg
             .cond
             .as_ref()
             .map(|c| eval_pred(c, u, cache))
@@ -195,6 +213,32 @@ impl AggState {
                 Vector::Int(v) => Arg::Int(v),
                 Vector::Float(v) => Arg::Float(v),
             },
+        };
+        let (owned_sel, owned_gids);
+        let (sel, gids): (&[u32], &[u32]) = match rows {
+            Rows::Grouped { sel, gids } => (sel, gids),
+            Rows::Single { mask, n } => {
+                // One group: fold the condition into the row mask and try a branch-free loop.
+                let eff: Option<Cow<'_, [bool]>> = match (mask, cond.take()) {
+                    (None, None) => None,
+                    (Some(m), None) => Some(Cow::Borrowed(m)),
+                    (None, Some(c)) => Some(Cow::Owned(c)),
+                    (Some(m), Some(mut c)) => {
+                        c.iter_mut().zip(m).for_each(|(c, &m)| *c &= m);
+                        Some(Cow::Owned(c))
+                    }
+                };
+                if self.update_single(&arg, eff.as_deref(), n) {
+                    return Ok(());
+                }
+                let all = u32::try_from(n).unwrap_or(u32::MAX);
+                owned_sel = match &eff {
+                    None => (0..all).collect::<Vec<u32>>(),
+                    Some(m) => (0..all).filter(|&r| m[r as usize]).collect(),
+                };
+                owned_gids = vec![0u32; owned_sel.len()];
+                (&owned_sel, &owned_gids)
+            }
         };
         let rows = sel
             .iter()
@@ -307,6 +351,60 @@ impl AggState {
             },
         }
         Ok(())
+    }
+
+    /// The one-group cases that fold without an index per row (`mask`: the rows to take, all
+    /// when `None`); `false` when the state needs the general loop.
+    fn update_single(&mut self, arg: &Arg<'_>, mask: Option<&[bool]>, n: usize) -> bool {
+        match (self, arg) {
+            (AggState::Count(v), _) => {
+                let taken = mask.map_or(n, |m| m.iter().filter(|&&b| b).count());
+                v[0] += taken as u64;
+            }
+            (AggState::SumInt(v), Arg::Int(x)) => {
+                v[0] = v[0].wrapping_add(match mask {
+                    None => x.iter().fold(0i64, |a, &b| a.wrapping_add(b)),
+                    Some(m) => x
+                        .iter()
+                        .zip(m)
+                        .fold(0i64, |a, (&b, &t)| a.wrapping_add(b & -i64::from(t))),
+                });
+            }
+            (AggState::SumFloat(v), Arg::Float(x)) => {
+                v[0] += match mask {
+                    None => x.iter().sum::<f64>(),
+                    Some(m) => x
+                        .iter()
+                        .zip(m)
+                        .map(|(&b, &t)| if t { b } else { 0.0 })
+                        .sum(),
+                };
+            }
+            (
+                AggState::AvgInt {
+                    unsigned,
+                    sum,
+                    n: count,
+                },
+                Arg::Int(x),
+            ) => {
+                let unsigned = *unsigned;
+                let taken = mask.map_or(n, |m| m.iter().filter(|&&b| b).count());
+                let total: i128 = match mask {
+                    None => x.iter().map(|&v| wide(v, unsigned)).sum(),
+                    Some(m) => x
+                        .iter()
+                        .zip(m)
+                        .filter(|&(_, &t)| t)
+                        .map(|(&v, _)| wide(v, unsigned))
+                        .sum(),
+                };
+                sum[0] += total;
+                count[0] += taken as u64;
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// Merges group `src` of `other` (same aggregate) into group `dst` of `self`.

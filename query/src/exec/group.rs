@@ -5,18 +5,24 @@
 //! dictionary column by a table indexed by its codes (no string is hashed or compared), other
 //! keys by a small hash map; the part ids of several keys are combined into unit-local group ids
 //! (a direct table when the product of their counts is small). Only then is each *local* group
-//! (a handful per block) looked up by value in the worker's table, so the per-row cost is a few
-//! array look-ups whatever the key types. Worker tables merge by value at the end.
+//! (a handful per block) looked up by value in the worker's table (hashed from the borrowed
+//! values: a string is copied only when its group is new), so the per-row cost is a few array
+//! look-ups whatever the key types. A single dictionary key goes further: each segment
+//! dictionary gets a code → group table, filled as codes are met, so blocks after the first
+//! of a segment cost one array look-up per row and no hashing at all. Worker tables merge by
+//! value at the end.
 
 use std::borrow::Cow;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use adstore_storage::{ColumnData, StringColumn};
-use hashbrown::HashMap;
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::Partial;
-use super::accum::AggState;
+use super::accum::{AggState, Rows};
 use super::order::{Keyed, sort_and_take};
-use super::predicate::PredCache;
+use super::predicate::{PredCache, eval_pred};
 use super::rows::selection;
 use super::unit::UnitColumns;
 use super::vector::{Vector, eval_num};
@@ -41,25 +47,54 @@ pub struct GroupTable<'p> {
     filter: Option<&'p TExpr>,
     keys: &'p [TExpr],
     aggs: &'p [AggPlan],
-    index: HashMap<Vec<KeyPart>, u32>,
+    /// Group ids, hashed by their keys (see [`hash_parts`]).
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
     group_keys: Vec<Vec<KeyPart>>,
     states: Vec<AggState>,
     keep: Option<u64>,
+    /// For a single dictionary key: per segment dictionary (kept alive, so its address is never
+    /// reused), the group of each code (`u32::MAX`: not met yet).
+    dict_groups: HashMap<usize, (Arc<StringColumn>, Vec<u32>)>,
+}
+
+/// A key part, borrowed from a unit's columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Part<'a> {
+    Bits(i64),
+    Str(&'a str),
+}
+
+impl KeyPart {
+    fn borrowed(&self) -> Part<'_> {
+        match self {
+            KeyPart::Bits(b) => Part::Bits(*b),
+            KeyPart::Str(s) => Part::Str(s),
+        }
+    }
+}
+
+fn hash_parts<'a>(hasher: &DefaultHashBuilder, parts: impl Iterator<Item = Part<'a>>) -> u64 {
+    let mut h = hasher.build_hasher();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
 }
 
 /// A key's values over a unit.
 enum KeyCol<'a> {
-    Codes(&'a [u32], &'a StringColumn),
+    Codes(&'a [u32], &'a Arc<StringColumn>),
     Plain(&'a StringColumn),
     Num(Cow<'a, [i64]>),
 }
 
 impl KeyCol<'_> {
-    fn part(&self, row: usize) -> KeyPart {
+    fn part(&self, row: usize) -> Part<'_> {
         match self {
-            KeyCol::Codes(codes, dict) => KeyPart::Str(dict.get(codes[row] as usize).into()),
-            KeyCol::Plain(s) => KeyPart::Str(s.get(row).into()),
-            KeyCol::Num(v) => KeyPart::Bits(v[row]),
+            KeyCol::Codes(codes, dict) => Part::Str(dict.get(codes[row] as usize)),
+            KeyCol::Plain(s) => Part::Str(s.get(row)),
+            KeyCol::Num(v) => Part::Bits(v[row]),
         }
     }
 }
@@ -72,28 +107,69 @@ impl<'p> GroupTable<'p> {
             filter: plan.filter.as_ref(),
             keys,
             aggs,
-            index: HashMap::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
             group_keys: Vec::new(),
             states: aggs.iter().map(AggState::new).collect(),
             keep: plan.limit.map(|l| l.saturating_add(plan.offset)),
+            dict_groups: HashMap::new(),
         };
         if keys.is_empty() {
-            t.group(Vec::new());
+            t.group(&[]);
         }
         t
     }
 
-    fn group(&mut self, key: Vec<KeyPart>) -> u32 {
-        if let Some(&g) = self.index.get(&key) {
+    /// The id of the group with key `parts`, created if new.
+    fn group(&mut self, parts: &[Part<'_>]) -> u32 {
+        let hash = hash_parts(&self.hasher, parts.iter().copied());
+        let keys = &self.group_keys;
+        let found = self.index.find(hash, |&g| {
+            let stored = &keys[g as usize];
+            stored.len() == parts.len() && stored.iter().zip(parts).all(|(a, b)| a.borrowed() == *b)
+        });
+        if let Some(&g) = found {
             return g;
         }
         let g = u32::try_from(self.group_keys.len()).unwrap_or(u32::MAX);
-        self.index.insert(key.clone(), g);
-        self.group_keys.push(key);
+        let hasher = &self.hasher;
+        self.index.insert_unique(hash, g, |&g| {
+            hash_parts(hasher, keys[g as usize].iter().map(KeyPart::borrowed))
+        });
+        self.group_keys.push(
+            parts
+                .iter()
+                .map(|p| match p {
+                    Part::Bits(b) => KeyPart::Bits(*b),
+                    Part::Str(s) => KeyPart::Str((*s).into()),
+                })
+                .collect(),
+        );
         for s in &mut self.states {
             s.push_group();
         }
         g
+    }
+
+    /// Group ids for a single dictionary key, through the dictionary's code → group table.
+    fn dict_group_ids(&mut self, codes: &[u32], dict: &Arc<StringColumn>, sel: &[u32]) -> Vec<u32> {
+        let ptr = Arc::as_ptr(dict) as usize;
+        let (_, mut table) = self
+            .dict_groups
+            .remove(&ptr)
+            .unwrap_or_else(|| (Arc::clone(dict), vec![u32::MAX; dict.len()]));
+        let mut out = Vec::with_capacity(sel.len());
+        for &r in sel {
+            let code = codes[r as usize] as usize;
+            let mut g = table[code];
+            if g == u32::MAX {
+                g = self.group(&[Part::Str(dict.get(code))]);
+                table[code] = g;
+            }
+            out.push(g);
+        }
+        self.dict_groups.insert(ptr, (Arc::clone(dict), table));
+        out
     }
 
     /// The table's group id of each selected row.
@@ -110,6 +186,9 @@ impl<'p> GroupTable<'p> {
         for k in self.keys {
             cols.push(key_col(k, u, cache)?);
         }
+        if let [KeyCol::Codes(codes, dict)] = cols.as_slice() {
+            return Ok(self.dict_group_ids(codes, dict, sel));
+        }
         let (mut local, mut reps) = part_ids(&cols[0], sel);
         for col in &cols[1..] {
             let (ids, n) = part_ids(col, sel);
@@ -118,8 +197,8 @@ impl<'p> GroupTable<'p> {
         let mut to_global = Vec::with_capacity(reps.len());
         for &j in &reps {
             let row = sel[j as usize] as usize;
-            let key: Vec<KeyPart> = cols.iter().map(|c| c.part(row)).collect();
-            to_global.push(self.group(key));
+            let key: Vec<Part<'_>> = cols.iter().map(|c| c.part(row)).collect();
+            to_global.push(self.group(&key));
         }
         Ok(local.iter().map(|&l| to_global[l as usize]).collect())
     }
@@ -127,8 +206,9 @@ impl<'p> GroupTable<'p> {
     /// Merges another worker's table into this one.
     pub fn merge(&mut self, mut other: GroupTable<'_>) {
         let keys = std::mem::take(&mut other.group_keys);
-        for (src, key) in keys.into_iter().enumerate() {
-            let dst = self.group(key) as usize;
+        for (src, key) in keys.iter().enumerate() {
+            let parts: Vec<Part<'_>> = key.iter().map(KeyPart::borrowed).collect();
+            let dst = self.group(&parts) as usize;
             for (a, b) in self.states.iter_mut().zip(other.states.iter_mut()) {
                 a.merge(dst, b, src);
             }
@@ -170,13 +250,31 @@ impl<'p> GroupTable<'p> {
 
 impl Partial for GroupTable<'_> {
     fn add_unit(&mut self, u: &UnitColumns, cache: &mut PredCache, _index: usize) -> Result<usize> {
+        if self.keys.is_empty() {
+            let mask = self.filter.map(|f| eval_pred(f, u, cache)).transpose()?;
+            if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
+                return Ok(0);
+            }
+            for (state, agg) in self.states.iter_mut().zip(self.aggs) {
+                let rows = Rows::Single {
+                    mask: mask.as_deref(),
+                    n: u.rows(),
+                };
+                state.update(agg, u, rows, cache)?;
+            }
+            return Ok(0);
+        }
         let sel = selection(self.filter, u, cache)?;
         if sel.is_empty() {
             return Ok(0);
         }
         let gids = self.group_ids(u, &sel, cache)?;
         for (state, agg) in self.states.iter_mut().zip(self.aggs) {
-            state.update(agg, u, &sel, &gids, cache)?;
+            let rows = Rows::Grouped {
+                sel: &sel,
+                gids: &gids,
+            };
+            state.update(agg, u, rows, cache)?;
         }
         Ok(0)
     }

@@ -1,0 +1,115 @@
+//! The query suite Q1–Q10 (`docs/QUERY.md`), hot cache: per query, the median and minimum of
+//! `ADSTORE_BENCH_RUNS` (default 7) timed runs after two warm-up runs, with rows returned and
+//! scan units kept by pruning.
+//!
+//! On a store made by `adstore gen` + `adstore ingest`:
+//! `ADSTORE_BENCH_DATA=/path/to/data cargo bench --bench query_suite`. Without it, the bench
+//! generates 200,000 impressions (a week) into a temporary store first. `ADSTORE_BENCH_ONLY=Q4`
+//! runs one query (for a profiler).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "bench code: a panic is a failed run"
+)]
+
+#[path = "../query/tests/common/suite.rs"]
+mod suite;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use adstore_ingest::deadletter::DeadLetterWriter;
+use adstore_ingest::generator::{GenOptions, generate};
+use adstore_ingest::pipeline::{IngestOptions, Progress, collect_inputs, ingest_files};
+use adstore_query::{ExecOptions, Plan, execute, parse_sql};
+use adstore_storage::{Store, StoreOptions};
+
+fn generated_store(tmp: &std::path::Path) -> PathBuf {
+    let src = tmp.join("gen");
+    let data = tmp.join("data");
+    eprintln!("generating 200000 impressions into {}", src.display());
+    generate(
+        &src,
+        &GenOptions {
+            impressions: 200_000,
+            ..GenOptions::default()
+        },
+    )
+    .unwrap();
+    let store = Store::open(&data, StoreOptions::default()).unwrap();
+    let mut files = collect_inputs(std::slice::from_ref(&src), None).unwrap();
+    files.retain(|f| !f.to_string_lossy().ends_with("truth.json"));
+    let mut dead = DeadLetterWriter::open(&data).unwrap();
+    ingest_files(
+        &store,
+        &mut dead,
+        &files,
+        &IngestOptions::default(),
+        &Progress::default(),
+    )
+    .unwrap();
+    store.close().unwrap();
+    data
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = match std::env::var_os("ADSTORE_BENCH_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => generated_store(tmp.path()),
+    };
+    let runs: usize = std::env::var("ADSTORE_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7)
+        .max(1);
+    let opened = Instant::now();
+    let store = Store::open_read_only(&data).unwrap();
+    let open_time = opened.elapsed();
+    let snapshot = store.snapshot();
+    let params = suite::params(&snapshot);
+    println!(
+        "store {}: {} rows, {} segments, {} memtable chunks; read-only open {:.1} ms; {} threads",
+        data.display(),
+        snapshot.rows(),
+        snapshot.segments().len(),
+        snapshot.memtable_chunks().len(),
+        open_time.as_secs_f64() * 1e3,
+        std::thread::available_parallelism().map_or(1, usize::from),
+    );
+    println!("params: {params:?}");
+    println!(
+        "{:<5} {:>10} {:>10} {:>7} {:>14}",
+        "query", "median ms", "min ms", "rows", "units kept"
+    );
+    let options = ExecOptions::default();
+    let only = std::env::var("ADSTORE_BENCH_ONLY").ok();
+    for (name, sql) in suite::queries(&params) {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
+        let query = parse_sql(&sql).unwrap();
+        Plan::new(&query).unwrap();
+        let mut times: Vec<Duration> = Vec::with_capacity(runs);
+        let mut last = None;
+        for i in 0..runs + 2 {
+            let t = Instant::now();
+            let r = execute(&snapshot, &query, &options).unwrap();
+            if i >= 2 {
+                times.push(t.elapsed());
+            }
+            last = Some(r);
+        }
+        times.sort();
+        let r = last.unwrap();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "{name:<5} {:>10.2} {:>10.2} {:>7} {:>14}",
+            ms(times[times.len() / 2]),
+            ms(times[0]),
+            r.num_rows(),
+            format!("{}", r.stats.units),
+        );
+    }
+}
