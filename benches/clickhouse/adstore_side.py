@@ -1,6 +1,7 @@
 """The adstore side: the release `adstore` binary driven as a user drives it (`gen`, `ingest`,
 `query` as processes; `serve` with a gRPC client on a warm channel), each run measured for
-wall time and peak RSS (wait4's ru_maxrss of that process).
+wall time and peak RSS (wait4's ru_maxrss of that process, forked from runner.py's small
+process; a server's from its /proc VmHWM).
 """
 
 import json
@@ -8,8 +9,9 @@ import os
 import re
 import socket
 import subprocess
-import threading
 import time
+
+from runner import runner
 
 
 class AdstoreError(RuntimeError):
@@ -17,25 +19,12 @@ class AdstoreError(RuntimeError):
 
 
 def run_with_rusage(argv: list[str], timeout: float = 3600) -> tuple[str, str, float, int]:
-    """Runs a process to its end: (stdout, stderr, wall seconds, peak RSS bytes from wait4).
-    Raises on a non-zero exit (or a kill at `timeout`), with its stderr."""
-    import tempfile
-
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err)
-        killer = threading.Timer(timeout, proc.kill)
-        killer.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        killer.cancel()
-        seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        so, se = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if proc.returncode != 0:
-        raise AdstoreError(f"{' '.join(argv[:4])} ... exited {proc.returncode}: {se[-2000:]}")
-    return so, se, seconds, usage.ru_maxrss * 1024
+    """Runs a process to its end from the runner process: (stdout, stderr, wall seconds, peak
+    RSS bytes). Raises on a non-zero exit (or a kill at `timeout`), with its stderr."""
+    code, so, se, seconds, rss = runner().run(argv, timeout)
+    if code != 0:
+        raise AdstoreError(f"{' '.join(argv[:4])} ... exited {code}: {se[-2000:]}")
+    return so, se, seconds, rss
 
 
 def parse_ingest_summary(text: str) -> dict:

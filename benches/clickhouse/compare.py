@@ -35,6 +35,7 @@ from adstore_side import Adstore, AdstoreError  # noqa: E402
 from ch_side import FORMATS, ClickHouseError, ClickHouseProcess, files_of  # noqa: E402
 from report import Report  # noqa: E402
 from results import arrow_rows, diff  # noqa: E402
+import runner  # noqa: E402
 import suite  # noqa: E402
 
 
@@ -190,6 +191,8 @@ def main() -> int:
         problems.append(f"aborted: {e}")
     finally:
         ch.close()
+        report.runner_floor_rss = runner.runner().floor_rss
+        runner.close()
         if grpc:
             report.server_rss = grpc.server.peak_rss()
             grpc.close()

@@ -124,6 +124,7 @@ def append_files(addr: str, files: list[str], producer: str = "bench-agent") -> 
         seconds = time.perf_counter() - started
     finally:
         channel.close()
+        requests.clear()
     rejected = {r.reason: r.count for r in resp.rejected_by_reason}
     return {"requests": len(requests), "accepted": resp.accepted,
             "duplicates": resp.duplicates, "rejected": rejected, "seconds": seconds,

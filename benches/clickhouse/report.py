@@ -53,6 +53,7 @@ class Report:
         self.queries: dict = {}
         self.times: dict = {}
         self.server_rss = 0
+        self.runner_floor_rss = 0
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "truth"} | {
@@ -145,7 +146,9 @@ class Report:
             f"({t['rows_written']:,} rows written, {t['accepted_total']:,} distinct events)",
             f"machine: {machine()}",
             "ClickHouse peak RSS is the whole worker process (its Python interpreter alone: "
-            f"{mib(self.ch_baseline_rss)}); ClickHouse ingest and queries run in one process.",
+            f"{mib(self.ch_baseline_rss)}); ClickHouse ingest and queries run in one process. "
+            "adstore's are each process's own (ru_maxrss, forked from a process of "
+            f"{mib(self.runner_floor_rss)}; the server's VmHWM).",
         ]
 
     def notes(self) -> list[str]:
