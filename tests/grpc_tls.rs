@@ -1,6 +1,7 @@
 //! TLS end to end: `adstore serve` with a certificate and key from its config (a self-signed
 //! certificate for `localhost` made here with rcgen); the Python client completes a TLS
-//! handshake trusting that certificate, and a plaintext client is refused.
+//! handshake trusting that certificate, and a plaintext client is refused; `adstore query --server https://... --ca`
+//! connects the same way.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -37,5 +38,21 @@ fn a_tls_handshake_with_a_test_certificate() {
             "admin-token-e2e-00000001",
         ],
     );
+    // The CLI's client mode over TLS, trusting the same certificate.
+    let port = server.grpc.rsplit(':').next().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_adstore"))
+        .args(["query", "--server", &format!("https://localhost:{port}")])
+        .arg("--ca")
+        .arg(&cert_path)
+        .args(["--token", "admin-token-e2e-00000001", "--format", "json"])
+        .arg("SELECT count() AS n FROM events")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "{\"n\":1}");
     assert!(server.terminate().success());
 }

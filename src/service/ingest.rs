@@ -308,3 +308,101 @@ fn decode_bytes(
     result.map_err(|e| status::ingest(&e))?;
     Ok(chunk)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::config::Limits;
+
+    fn context(dir: &Path, queue: usize) -> Arc<ServiceContext> {
+        let store =
+            adstore_storage::Store::open(dir, adstore_storage::StoreOptions::default()).unwrap();
+        Arc::new(ServiceContext {
+            store: Arc::new(store),
+            dead_letters: std::sync::Mutex::new(
+                adstore_ingest::deadletter::DeadLetterWriter::open(dir).unwrap(),
+            ),
+            metrics: Arc::default(),
+            append_queue: Arc::new(tokio::sync::Semaphore::new(queue)),
+            limits: Limits {
+                append_wait: std::time::Duration::from_millis(20),
+                ..Limits::default()
+            },
+            decode_options: adstore_ingest::DecodeOptions::default(),
+        })
+    }
+
+    fn json_request(lines: &str, line_offset: u64, seq: Option<u64>) -> v1::AppendRequest {
+        v1::AppendRequest {
+            body: Some(Body::Raw(v1::RawPayload {
+                format: v1::Format::JsonLines as i32,
+                data: lines.as_bytes().to_vec().into(),
+                source: "agent.jsonl".into(),
+                line_offset,
+            })),
+            producer_id: if seq.is_some() {
+                "p".into()
+            } else {
+                String::new()
+            },
+            sequence: seq,
+        }
+    }
+
+    const GOOD: &str = r#"{"event_id":"e1","ts":"2025-11-15T10:00:00Z","campaign_id":"cmp-1","creative_id":"cr-1","user_id":"u-1","site":"a.example","country":"US","device":"mobile","os":"ios","cost":"0.5"}"#;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_full_queue_gives_resource_exhausted_with_a_retry_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), 0);
+        let err = rt()
+            .block_on(apply(&ctx, json_request(GOOD, 0, None)))
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+        assert!(err.metadata().get("retry-after-ms").is_some());
+        assert_eq!(ctx.store.stats().memtable_rows, 0);
+    }
+
+    #[test]
+    fn rejects_carry_file_positions_and_a_sequence_applies_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), 2);
+        let rt = rt();
+        let payload = format!("{GOOD}\n{{not json\n");
+        let o = rt
+            .block_on(apply(&ctx, json_request(&payload, 100, Some(1))))
+            .unwrap();
+        assert_eq!((o.accepted, o.rejects.len()), (1, 1));
+        assert_eq!(o.rejects[0].position, 102);
+        let again = rt
+            .block_on(apply(&ctx, json_request(&payload, 100, Some(1))))
+            .unwrap();
+        assert!(again.already_applied && again.accepted == 0 && again.rejects.is_empty());
+        let letters = adstore_ingest::deadletter::read_all(dir.path()).unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(
+            (letters[0].source.as_str(), letters[0].position),
+            ("agent.jsonl", 102)
+        );
+    }
+
+    #[test]
+    fn a_damaged_payload_is_refused_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), 1);
+        let mut req = json_request(GOOD, 0, None);
+        if let Some(Body::Raw(raw)) = &mut req.body {
+            raw.format = v1::Format::Avro as i32;
+        }
+        let err = rt().block_on(apply(&ctx, req)).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
+        assert_eq!(ctx.store.stats().memtable_rows, 0);
+    }
+}
