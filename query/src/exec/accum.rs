@@ -216,7 +216,12 @@ impl AggState {
         };
         let (owned_sel, owned_gids);
         let (sel, gids): (&[u32], &[u32]) = match rows {
-            Rows::Grouped { sel, gids } => (sel, gids),
+            Rows::Grouped { sel, gids } => {
+                if self.update_grouped(&arg, cond.as_deref(), sel, gids) {
+                    return Ok(());
+                }
+                (sel, gids)
+            }
             Rows::Single { mask, n } => {
                 // One group: fold the condition into the row mask and try a branch-free loop.
                 let eff: Option<Cow<'_, [bool]>> = match (mask, cond.take()) {
@@ -401,6 +406,38 @@ impl AggState {
                 };
                 sum[0] += total;
                 count[0] += taken as u64;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Branch-free loops for counts and integer sums over selected rows with group ids;
+    /// `false` when the state needs the general loop.
+    fn update_grouped(
+        &mut self,
+        arg: &Arg<'_>,
+        cond: Option<&[bool]>,
+        sel: &[u32],
+        gids: &[u32],
+    ) -> bool {
+        match (self, arg, cond) {
+            (AggState::Count(v), _, None) => gids.iter().for_each(|&g| v[g as usize] += 1),
+            (AggState::Count(v), _, Some(c)) => {
+                for (&r, &g) in sel.iter().zip(gids) {
+                    v[g as usize] += u64::from(c[r as usize]);
+                }
+            }
+            (AggState::SumInt(v), Arg::Int(x), None) => {
+                for (&r, &g) in sel.iter().zip(gids) {
+                    v[g as usize] = v[g as usize].wrapping_add(x[r as usize]);
+                }
+            }
+            (AggState::SumInt(v), Arg::Int(x), Some(c)) => {
+                for (&r, &g) in sel.iter().zip(gids) {
+                    let (r, g) = (r as usize, g as usize);
+                    v[g] = v[g].wrapping_add(x[r] & -i64::from(c[r]));
+                }
             }
             _ => return false,
         }
