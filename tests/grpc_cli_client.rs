@@ -51,12 +51,26 @@ fn ingest_and_query_over_grpc_from_the_cli() {
     let data = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(data.path(), &[]);
     let input = gen_dir.path().to_str().unwrap();
-    let (ok, out, err) = adstore(&["ingest", "--server", &server.grpc, input]);
+    let ingest = [
+        "ingest",
+        "--server",
+        &server.grpc,
+        "--producer",
+        "agent-7",
+        input,
+    ];
+    let (ok, out, err) = adstore(&ingest);
     assert!(ok, "{out}{err}");
     assert_eq!(count_before(&out, "accepted"), accepted_total, "{out}");
-    let (ok, again, err) = adstore(&["ingest", "--server", &server.grpc, input]);
+    // A second run under the same producer id is a new run, not a retry: its requests are
+    // applied (every row a duplicate), not skipped as already applied.
+    let (ok, again, err) = adstore(&ingest);
     assert!(ok, "{again}{err}");
     assert_eq!(count_before(&again, "accepted"), 0, "{again}");
+    assert!(
+        count_before(&again, "duplicates") >= accepted_total,
+        "{again}"
+    );
     let (ok, json, err) = adstore(&[
         "query",
         "--server",

@@ -1,7 +1,8 @@
 //! `adstore ingest --server`: streams files to a running server as an ingestion agent does.
 //!
 //! Files are cut into payloads ([`super::chunk`]), each an `AppendRequest` with this run's
-//! producer id and the next sequence; requests go in client streams of a bounded size. A stream
+//! producer id and the next sequence (starting at the wall clock in ns, so a later run under the
+//! same `--producer` is never mistaken for a retry); requests go in client streams of a bounded size. A stream
 //! that fails with UNAVAILABLE or RESOURCE_EXHAUSTED (or a transport error) is resent whole after
 //! a backoff, with the same sequences: the server skips the requests it already applied, so
 //! nothing is counted or stored twice. Requests applied by an attempt whose response was lost
@@ -99,6 +100,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The first sequence of a run: the wall clock in ns. A producer's sequences must grow across
+/// runs too (the server skips any sequence at or below the producer's mark), and a run sends
+/// far fewer requests than nanoseconds pass before the next run starts.
+fn first_sequence() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 2))
+}
+
 fn default_producer() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -114,7 +124,7 @@ pub async fn send_files(
     producer: &str,
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary::default();
-    let mut sequence = 0u64;
+    let mut sequence = first_sequence();
     let mut pending = Vec::new();
     for path in files {
         let f = format
@@ -124,6 +134,7 @@ pub async fn send_files(
         let file_chunks = tokio::task::block_in_place(|| chunks(path, f, CHUNK_BYTES, 60 << 20))?;
         summary.files += 1;
         for FileChunk { data, line_offset } in file_chunks {
+            let this = sequence;
             sequence += 1;
             summary.bytes += data.len() as u64;
             pending.push(v1::AppendRequest {
@@ -134,7 +145,7 @@ pub async fn send_files(
                     line_offset,
                 })),
                 producer_id: producer.to_string(),
-                sequence: Some(sequence),
+                sequence: Some(this),
             });
             if pending.len() == REQUESTS_PER_STREAM {
                 send_stream(conn, std::mem::take(&mut pending), &mut summary).await?;
