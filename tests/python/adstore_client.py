@@ -14,7 +14,8 @@ import sys
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(sys.executable), "..", "gen"))
+sys.path.insert(0, os.environ.get("ADSTORE_PY_GEN")
+                or os.path.join(os.path.dirname(sys.executable), "..", "gen"))
 
 import grpc  # noqa: E402
 import pyarrow as pa  # noqa: E402
