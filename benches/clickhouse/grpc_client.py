@@ -113,6 +113,7 @@ def append_files(addr: str, files: list[str], producer: str = "bench-agent") -> 
                 raw.line_offset = offset
             requests.append(pb.AppendRequest(raw=raw, producer_id=producer,
                                              sequence=len(requests) + 1))
+    count = len(requests)
     channel = grpc.insecure_channel(addr, options=[
         ("grpc.max_send_message_length", 64 * 2**20),
         ("grpc.max_receive_message_length", 64 * 2**20)])
@@ -126,7 +127,7 @@ def append_files(addr: str, files: list[str], producer: str = "bench-agent") -> 
         channel.close()
         requests.clear()
     rejected = {r.reason: r.count for r in resp.rejected_by_reason}
-    return {"requests": len(requests), "accepted": resp.accepted,
+    return {"requests": count, "accepted": resp.accepted,
             "duplicates": resp.duplicates, "rejected": rejected, "seconds": seconds,
             "rows_read": resp.accepted + resp.duplicates + sum(rejected.values())}
 

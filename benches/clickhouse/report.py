@@ -30,7 +30,9 @@ def machine() -> str:
             mem = int(f.readline().split()[1]) * 1024
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({cpu}), {mem / 2**30:.0f} GiB RAM, Linux {platform.release()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cores ({cpu}), {mem / 2**30:.0f} GiB RAM, Linux {platform.release()}; "
+            f"load average at the end of the run {load}")
 
 
 class Report:
