@@ -97,17 +97,23 @@ impl v1::ingest_service_server::IngestService for IngestSvc {
         &self,
         request: Request<Streaming<v1::AppendRequest>>,
     ) -> Result<Response<v1::AppendResponse>, Status> {
-        Principal::of(&request)?.require(Permission::Ingest)?;
+        let principal = Principal::of(&request)?;
+        principal.require(Permission::Ingest)?;
         let _inflight = self.ctx.metrics.stream();
         let mut stream = request.into_inner();
         let mut totals = Totals::default();
         let mut index = 0u64;
         while let Some(req) = stream.next().await {
-            let outcome = apply(&self.ctx, req?).await?;
+            let outcome = apply(&self.ctx, req?).await.inspect_err(|s| {
+                tracing::debug!(token = %principal.name, request = index, code = ?s.code(), message = s.message(), "append stream failed");
+            })?;
             totals.add(index, outcome);
             index += 1;
         }
-        Ok(Response::new(totals.finish()))
+        let r = totals.finish();
+        tracing::debug!(token = %principal.name, requests = r.requests, accepted = r.accepted,
+            duplicates = r.duplicates, rejected = r.rejected, already_applied = r.already_applied, "append stream done");
+        Ok(Response::new(r))
     }
 
     async fn append_batch(

@@ -201,6 +201,15 @@ impl Server {
         self.health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
+        self.health
+            .set_not_serving::<IngestServiceServer<ingest::IngestSvc>>()
+            .await;
+        self.health
+            .set_not_serving::<QueryServiceServer<query::QuerySvc>>()
+            .await;
+        self.health
+            .set_not_serving::<AdminServiceServer<admin::AdminSvc>>()
+            .await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
