@@ -19,19 +19,29 @@ if ! command -v "$python" >/dev/null 2>&1; then
   exit 1
 fi
 
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
 want="$(sha256sum "$req" | cut -d' ' -f1)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "$venv/bin/python"
   exit 0
 fi
 
-if [[ ! -x "$venv/bin/python" ]]; then
-  if ! "$python" -m venv "$venv" >&2; then
-    echo "setup.sh: '$python -m venv' failed; on Debian install python3-venv" >&2
-    exit 1
-  fi
+rm -rf "$venv"
+if "$python" -m venv "$venv" >&2; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
+else
+  # No venv module (Debian without python3-venv): install into a plain folder with the
+  # system pip, behind a small `python` wrapper that puts it on the path.
+  echo "setup.sh: $python -m venv unavailable; installing with pip --target instead" >&2
+  rm -rf "$venv"
+  mkdir -p "$venv/bin" "$venv/site"
+  "$python" -m pip install --quiet --disable-pip-version-check --target "$venv/site" -r "$req" >&2
+  printf '#!/bin/sh\nPYTHONPATH="%s${PYTHONPATH:+:$PYTHONPATH}" exec %s "$@"\n' \
+    "$venv/site" "$(command -v "$python")" >"$venv/bin/python"
+  chmod +x "$venv/bin/python"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
 "$venv/bin/python" -c 'import chdb, pyarrow, grpc, grpc_tools' >&2
 echo "$want" > "$stamp"
 echo "$venv/bin/python"
