@@ -43,8 +43,9 @@ fn event_type(t: i32) -> Option<EventType> {
     }
 }
 
-/// Typed events to a batch plus rejects (positions are 1-based indexes), validated as decoded
-/// rows are: required fields, event type, ts range, conversion type, non-negative money.
+/// Typed events to a batch plus rejects (positions are 1-based indexes, raw rows as JSON),
+/// validated as decoded rows are: required fields, event type, ts range, conversion type,
+/// non-negative money.
 pub fn typed_events(events: &[v1::Event], ts_range: TsRange) -> (EventBatch, Vec<Rejected>) {
     let mut batch = EventBatch::with_capacity(events.len());
     let mut rejects = Vec::new();
@@ -74,11 +75,40 @@ pub fn typed_events(events: &[v1::Event], ts_range: TsRange) -> (EventBatch, Vec
                 position: i as u64 + 1,
                 reason,
                 detail,
-                raw: format!("{e:?}").into_bytes(),
+                raw: event_json(e).into_bytes(),
             }),
         }
     }
     (batch, rejects)
+}
+
+/// A typed event as one JSON object (its dead letter's raw row), fields named as in the proto.
+fn event_json(e: &v1::Event) -> String {
+    let event_type = v1::EventType::try_from(e.event_type).map_or_else(
+        |_| e.event_type.to_string(),
+        |t| t.as_str_name().to_string(),
+    );
+    serde_json::json!({
+        "event_id": e.event_id,
+        "event_type": event_type,
+        "ts_micros": e.ts_micros,
+        "campaign_id": e.campaign_id,
+        "creative_id": e.creative_id,
+        "user_id": e.user_id,
+        "site": e.site,
+        "country": e.country,
+        "device": e.device,
+        "os": e.os,
+        "conversion_type": e.conversion_type,
+        "impression_id": e.impression_id,
+        "cost_micros": e.cost_micros,
+        "revenue_micros": e.revenue_micros,
+        "bid_floor_micros": e.bid_floor_micros,
+        "bid_price_micros": e.bid_price_micros,
+        "clearing_price_micros": e.clearing_price_micros,
+        "won": e.won,
+    })
+    .to_string()
 }
 
 fn check_event(e: &v1::Event, ts_range: TsRange) -> Result<EventType, (RejectReason, String)> {
@@ -362,5 +392,131 @@ fn filter(f: &v1::Filter) -> Result<Expr, Status> {
             _ => Err(Status::invalid_argument("BETWEEN takes two values")),
         },
         v1::FilterOp::Unspecified => Err(Status::invalid_argument("filter op is unspecified")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_events_are_validated_and_rejects_kept_as_json() {
+        let ok = v1::Event {
+            event_id: "e1".into(),
+            event_type: v1::EventType::Conversion as i32,
+            ts_micros: 1_763_208_000_000_000,
+            campaign_id: "cmp-1".into(),
+            conversion_type: "purchase".into(),
+            revenue_micros: 5,
+            ..v1::Event::default()
+        };
+        let bad = [
+            (
+                v1::Event {
+                    event_id: String::new(),
+                    ..ok.clone()
+                },
+                RejectReason::MissingField,
+            ),
+            (
+                v1::Event {
+                    event_type: 0,
+                    ..ok.clone()
+                },
+                RejectReason::UnknownEventType,
+            ),
+            (
+                v1::Event {
+                    ts_micros: 5,
+                    ..ok.clone()
+                },
+                RejectReason::TsOutOfRange,
+            ),
+            (
+                v1::Event {
+                    conversion_type: String::new(),
+                    ..ok.clone()
+                },
+                RejectReason::ConversionWithoutType,
+            ),
+            (
+                v1::Event {
+                    cost_micros: -1,
+                    ..ok.clone()
+                },
+                RejectReason::NegativeMoney,
+            ),
+        ];
+        let mut events = vec![ok.clone()];
+        events.extend(bad.iter().map(|(e, _)| e.clone()));
+        let (batch, rejects) = typed_events(&events, TsRange::default_from_now());
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch.event_type[0], EventType::Conversion);
+        let reasons: Vec<RejectReason> = rejects.iter().map(|r| r.reason).collect();
+        assert_eq!(reasons, bad.iter().map(|(_, r)| *r).collect::<Vec<_>>());
+        assert_eq!(rejects[0].position, 2);
+        let raw: serde_json::Value = serde_json::from_slice(&rejects[1].raw).unwrap();
+        assert_eq!(raw["event_type"], "EVENT_TYPE_UNSPECIFIED");
+        assert_eq!(raw["campaign_id"], "cmp-1");
+    }
+
+    #[test]
+    fn aggregate_requests_become_queries_and_bad_ones_are_refused() {
+        let r = v1::AggregateRequest {
+            group_by: vec!["campaign_id".into()],
+            bucket: v1::TimeBucket::Hour as i32,
+            metrics: vec![v1::Metric {
+                name: "ctr".into(),
+                ..v1::Metric::default()
+            }],
+            order_by: vec![v1::OrderBy {
+                column: "ctr".into(),
+                descending: true,
+            }],
+            limit: 3,
+            ..v1::AggregateRequest::default()
+        };
+        let q = aggregate_query(&r).unwrap();
+        let names: Vec<&str> = q.select.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["bucket", "campaign_id", "ctr"]);
+        assert_eq!(
+            (q.group_by.len(), q.order_by.len(), q.limit),
+            (2, 1, Some(3))
+        );
+        for bad in [
+            v1::AggregateRequest {
+                metrics: vec![],
+                ..r.clone()
+            },
+            v1::AggregateRequest {
+                group_by: vec!["nope".into()],
+                ..r.clone()
+            },
+            v1::AggregateRequest {
+                order_by: vec![v1::OrderBy {
+                    column: "x".into(),
+                    descending: false,
+                }],
+                ..r.clone()
+            },
+            v1::AggregateRequest {
+                start_micros: 10,
+                end_micros: 5,
+                ..r.clone()
+            },
+            v1::AggregateRequest {
+                filters: vec![v1::Filter {
+                    column: "cost_micros".into(),
+                    op: v1::FilterOp::Eq as i32,
+                    values: vec!["x".into()],
+                }],
+                ..r.clone()
+            },
+        ] {
+            assert_eq!(
+                aggregate_query(&bad).unwrap_err().code(),
+                tonic::Code::InvalidArgument
+            );
+        }
     }
 }
