@@ -1,6 +1,7 @@
 //! The query suite Q1–Q10 (`docs/QUERY.md`), hot cache: per query, the median and minimum of
 //! `ADSTORE_BENCH_RUNS` (default 7) timed runs after two warm-up runs, with rows returned and
-//! scan units kept by pruning.
+//! scan units kept by pruning; `cpu ms` is the process CPU time per run (all threads), steadier
+//! than wall time when the machine is shared.
 //!
 //! On a store made by `adstore gen` + `adstore ingest`:
 //! `ADSTORE_BENCH_DATA=/path/to/data cargo bench --bench query_suite`. Without it, the bench
@@ -53,6 +54,22 @@ fn generated_store(tmp: &std::path::Path) -> PathBuf {
     data
 }
 
+/// CPU time (user + system) of the whole process so far: on a shared machine it moves less
+/// than wall time.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes into the zeroed struct we pass and reads nothing else.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let data = match std::env::var_os("ADSTORE_BENCH_DATA") {
@@ -80,8 +97,8 @@ fn main() {
     );
     println!("params: {params:?}");
     println!(
-        "{:<5} {:>10} {:>10} {:>7} {:>14}",
-        "query", "median ms", "min ms", "rows", "units kept"
+        "{:<5} {:>10} {:>10} {:>8} {:>7} {:>11}",
+        "query", "median ms", "min ms", "cpu ms", "rows", "units kept"
     );
     let options = ExecOptions::default();
     let only = std::env::var("ADSTORE_BENCH_ONLY").ok();
@@ -93,7 +110,11 @@ fn main() {
         Plan::new(&query).unwrap();
         let mut times: Vec<Duration> = Vec::with_capacity(runs);
         let mut last = None;
+        let mut cpu_start = Duration::ZERO;
         for i in 0..runs + 2 {
+            if i == 2 {
+                cpu_start = cpu_time();
+            }
             let t = Instant::now();
             let r = execute(&snapshot, &query, &options).unwrap();
             if i >= 2 {
@@ -101,13 +122,15 @@ fn main() {
             }
             last = Some(r);
         }
+        let cpu = (cpu_time() - cpu_start) / u32::try_from(runs).unwrap_or(1);
         times.sort();
         let r = last.unwrap();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
-            "{name:<5} {:>10.2} {:>10.2} {:>7} {:>14}",
+            "{name:<5} {:>10.2} {:>10.2} {:>8.2} {:>7} {:>11}",
             ms(times[times.len() / 2]),
             ms(times[0]),
+            ms(cpu),
             r.num_rows(),
             format!("{}", r.stats.units),
         );

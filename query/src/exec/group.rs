@@ -7,10 +7,10 @@
 //! (a direct table when the product of their counts is small). Only then is each *local* group
 //! (a handful per block) looked up by value in the worker's table (hashed from the borrowed
 //! values: a string is copied only when its group is new), so the per-row cost is a few array
-//! look-ups whatever the key types. A single dictionary key goes further: each segment
-//! dictionary gets a code → group table, filled as codes are met, so blocks after the first
-//! of a segment cost one array look-up per row and no hashing at all. Worker tables merge by
-//! value at the end.
+//! look-ups whatever the key types. Dictionary keys go further: each segment dictionary (or
+//! set of them, for several keys whose code combinations number at most 2^20) gets a code →
+//! group table, filled as codes are met, so blocks after the first of a segment cost one array
+//! look-up per row and no hashing at all. Worker tables merge by value at the end.
 
 use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -53,10 +53,17 @@ pub struct GroupTable<'p> {
     group_keys: Vec<Vec<KeyPart>>,
     states: Vec<AggState>,
     keep: Option<u64>,
-    /// For a single dictionary key: per segment dictionary (kept alive, so its address is never
-    /// reused), the group of each code (`u32::MAX`: not met yet).
-    dict_groups: HashMap<usize, (Arc<StringColumn>, Vec<u32>)>,
+    /// For keys that are all dictionary columns: per set of segment dictionaries (kept alive,
+    /// so their addresses are never reused), the group of each combination of codes
+    /// (`u32::MAX`: not met yet).
+    dict_groups: HashMap<Vec<usize>, DictGroups>,
 }
+
+/// Segment dictionaries and the group of each combination of their codes.
+type DictGroups = (Vec<Arc<StringColumn>>, Vec<u32>);
+
+/// Largest code-combination table for several dictionary keys.
+const MAX_DICT_PRODUCT: usize = 1 << 20;
 
 /// A key part, borrowed from a unit's columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,24 +158,38 @@ impl<'p> GroupTable<'p> {
         g
     }
 
-    /// Group ids for a single dictionary key, through the dictionary's code → group table.
-    fn dict_group_ids(&mut self, codes: &[u32], dict: &Arc<StringColumn>, sel: &[u32]) -> Vec<u32> {
-        let ptr = Arc::as_ptr(dict) as usize;
-        let (_, mut table) = self
-            .dict_groups
-            .remove(&ptr)
-            .unwrap_or_else(|| (Arc::clone(dict), vec![u32::MAX; dict.len()]));
+    /// Group ids for keys that are all dictionary columns, through a table indexed by the
+    /// mixed-radix combination of their codes, kept per set of segment dictionaries.
+    fn dict_group_ids(&mut self, cols: &[(&[u32], &Arc<StringColumn>)], sel: &[u32]) -> Vec<u32> {
+        let ptrs: Vec<usize> = cols.iter().map(|(_, d)| Arc::as_ptr(d) as usize).collect();
+        let size: usize = cols.iter().map(|(_, d)| d.len().max(1)).product();
+        let (dicts, mut table) = self.dict_groups.remove(&ptrs).unwrap_or_else(|| {
+            (
+                cols.iter().map(|(_, d)| Arc::clone(d)).collect(),
+                vec![u32::MAX; size],
+            )
+        });
         let mut out = Vec::with_capacity(sel.len());
+        let mut parts: Vec<Part<'_>> = Vec::with_capacity(cols.len());
         for &r in sel {
-            let code = codes[r as usize] as usize;
-            let mut g = table[code];
+            let r = r as usize;
+            let mut index = 0usize;
+            for (codes, dict) in cols {
+                index = index * dict.len().max(1) + codes[r] as usize;
+            }
+            let mut g = table[index];
             if g == u32::MAX {
-                g = self.group(&[Part::Str(dict.get(code))]);
-                table[code] = g;
+                parts.clear();
+                parts.extend(
+                    cols.iter()
+                        .map(|(codes, dict)| Part::Str(dict.get(codes[r] as usize))),
+                );
+                g = self.group(&parts);
+                table[index] = g;
             }
             out.push(g);
         }
-        self.dict_groups.insert(ptr, (Arc::clone(dict), table));
+        self.dict_groups.insert(ptrs, (dicts, table));
         out
     }
 
@@ -186,8 +207,20 @@ impl<'p> GroupTable<'p> {
         for k in self.keys {
             cols.push(key_col(k, u, cache)?);
         }
-        if let [KeyCol::Codes(codes, dict)] = cols.as_slice() {
-            return Ok(self.dict_group_ids(codes, dict, sel));
+        let dict_cols: Vec<(&[u32], &Arc<StringColumn>)> = cols
+            .iter()
+            .filter_map(|c| match c {
+                KeyCol::Codes(codes, dict) => Some((*codes, *dict)),
+                _ => None,
+            })
+            .collect();
+        let product = dict_cols
+            .iter()
+            .try_fold(1usize, |p, (_, d)| p.checked_mul(d.len().max(1)));
+        if dict_cols.len() == cols.len()
+            && (cols.len() == 1 || product.is_some_and(|p| p <= MAX_DICT_PRODUCT))
+        {
+            return Ok(self.dict_group_ids(&dict_cols, sel));
         }
         let (mut local, mut reps) = part_ids(&cols[0], sel);
         for col in &cols[1..] {
