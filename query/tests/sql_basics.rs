@@ -157,6 +157,10 @@ fn unsupported_constructs_name_their_position() {
         ("SELECT toMonday(ts) FROM events", "toMonday"),
         ("SELECT a FROM events", "unknown identifier"),
         ("SELECT count() FROM events HAVING count() > 1", "HAVING"),
+        (
+            "SELECT count() FROM events WHERE site IS NULL",
+            "IS [NOT] NULL",
+        ),
     ] {
         let err = parse_sql(sql).map(|_| ()).unwrap_err();
         let msg = err.to_string();
@@ -165,4 +169,17 @@ fn unsupported_constructs_name_their_position() {
             assert!(msg.contains("line 1, column"), "{sql}: {msg}");
         }
     }
+}
+
+#[test]
+fn null_producing_row_expressions_are_refused_not_miscounted() {
+    let (_d, s) = store();
+    // count(x) counts non-NULL x; a NULL-producing argument is refused rather than miscounted.
+    let q = parse_sql("SELECT count(nullIf(cost_micros, 0)) FROM events").unwrap();
+    let err = execute(&s.snapshot(), &q, &ExecOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    let r = run(&s, "SELECT count(cost_micros), count(*) FROM events");
+    let b = &r.batches[0];
+    assert_eq!(b.column(0).as_primitive::<UInt64Type>().value(0), 40);
+    assert_eq!(b.column(1).as_primitive::<UInt64Type>().value(0), 40);
 }

@@ -200,6 +200,9 @@ impl AggState {
             .map(|c| eval_pred(c, u, cache))
             .transpose()?;
         let arg = match &agg.arg {
+            // count(x) counts non-NULL values, and planning admits no NULL-producing argument:
+            // every selected row counts, whatever x is.
+            _ if agg.func == AggFunc::Count => Arg::None,
             None => Arg::None,
             Some(e) if e.data() == DataType::String => match &e.node {
                 crate::plan::Node::Column(c) => Arg::Str(u.get(*c)?),

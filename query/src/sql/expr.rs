@@ -297,8 +297,7 @@ impl<'a> Converter<'a> {
             None
         };
         let arg = match (base, converted.len()) {
-            // count(x) counts non-NULL values; row-level values are never NULL here.
-            (AggFunc::Count, 0 | 1) => None,
+            (AggFunc::Count, 0) => None,
             (_, 1) => converted.pop().map(Box::new),
             (_, n) => {
                 return Err(Error::invalid(format!(
