@@ -153,6 +153,35 @@ class Report:
             f"{mib(self.runner_floor_rss)}; the server's VmHWM).",
         ]
 
+    def targets(self) -> list[str]:
+        """The ingest and query issues' targets, each met or missed in this run (informational:
+        the run fails only on wrong answers)."""
+        out = []
+        ad, ch = self.ad_loads.get("json"), self.ch_loads.get("json")
+        if ad and ch:
+            rate = ad["rows_read"] / ad["seconds"]
+            ch_rate = ch["rows_read"] / ch["seconds"]
+            out.append(f"{'met' if rate >= 1e6 else 'MISSED'}: JSON ingest >= 1,000,000 rows/s "
+                       f"({rate:,.0f})")
+            out.append(f"{'met' if rate >= 2 * ch_rate else 'MISSED'}: JSON ingest >= 2x "
+                       f"ClickHouse's with the same contract ({rate / ch_rate:.2f}x)")
+            rss = max(r["peak_rss"] for r in self.ad_loads.values())
+            out.append(f"{'met' if rss <= 2**30 else 'MISSED'}: adstore ingest peak RSS <= 1 GiB "
+                       f"({mib(rss)})")
+        for name, t in self.times.items():
+            if not t:
+                continue
+            ms = t.get("adstore_grpc_ms", t["adstore_cli_ms"])
+            how = "gRPC" if "adstore_grpc_ms" in t else "CLI"
+            ratio = t["clickhouse_ms"] / ms
+            line = (f"{'met' if ratio >= 3 else 'MISSED'}: {name} >= 3x faster than ClickHouse "
+                    f"({ratio:.2f}x, {how})")
+            if name in ("Q4", "Q5", "Q7", "Q4m", "Q5m"):
+                line += (f"; {'met' if ms < 10 else 'MISSED'}: under 10 ms ({ms:.1f} ms at "
+                         f"{self.impressions:,} impressions; the target is at 50M)")
+            out.append(line)
+        return out
+
     def notes(self) -> list[str]:
         out = [
             "Ingest is end to end on both sides: parse, validate with reasons, normalize ts and "
@@ -194,6 +223,10 @@ class Report:
         print()
         for n in self.notes():
             print(n)
+        if self.targets():
+            print("\ntargets (informational):")
+            for t in self.targets():
+                print(f"  {t}")
 
     def markdown(self) -> str:
         lines = [f"{h}  " for h in self.header()] + [""]
@@ -203,6 +236,9 @@ class Report:
             else:
                 lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} |")
         lines += [""] + [f"{n}  " for n in self.notes()]
+        if self.targets():
+            lines += ["", "Targets of the ingest and query issues in this run:", ""]
+            lines += [f"- {t}" for t in self.targets()]
         if self.params:
             lines += ["", "Parameters: " + ", ".join(f"{k} = `{v}`" for k, v in self.params.items())]
         return "\n".join(lines) + "\n"
