@@ -131,9 +131,10 @@ pub async fn send_files(
             .or_else(|| Format::from_path(path))
             .ok_or_else(|| anyhow!("{}: unknown format (use --format)", path.display()))?;
         let source = path.display().to_string();
-        let file_chunks = tokio::task::block_in_place(|| chunks(path, f, CHUNK_BYTES, 60 << 20))?;
+        let mut file_chunks = chunks(path, f, CHUNK_BYTES, 60 << 20)?;
         summary.files += 1;
-        for FileChunk { data, line_offset } in file_chunks {
+        while let Some(chunk) = tokio::task::block_in_place(|| file_chunks.next()) {
+            let FileChunk { data, line_offset } = chunk?;
             let this = sequence;
             sequence += 1;
             summary.bytes += data.len() as u64;
