@@ -47,8 +47,9 @@ pub struct GroupTable<'p> {
     filter: Option<&'p TExpr>,
     keys: &'p [TExpr],
     aggs: &'p [AggPlan],
-    /// Group ids, hashed by their keys (see [`hash_parts`]).
-    index: HashTable<u32>,
+    /// (key hash, group id), hashed by the keys (see [`hash_parts`]); the stored hash spares
+    /// most key comparisons and every rehash a visit to the keys.
+    index: HashTable<(u64, u32)>,
     hasher: DefaultHashBuilder,
     group_keys: Vec<Vec<KeyPart>>,
     states: Vec<AggState>,
@@ -131,18 +132,18 @@ impl<'p> GroupTable<'p> {
     fn group(&mut self, parts: &[Part<'_>]) -> u32 {
         let hash = hash_parts(&self.hasher, parts.iter().copied());
         let keys = &self.group_keys;
-        let found = self.index.find(hash, |&g| {
-            let stored = &keys[g as usize];
-            stored.len() == parts.len() && stored.iter().zip(parts).all(|(a, b)| a.borrowed() == *b)
+        let found = self.index.find(hash, |&(h, g)| {
+            h == hash && {
+                let stored = &keys[g as usize];
+                stored.len() == parts.len()
+                    && stored.iter().zip(parts).all(|(a, b)| a.borrowed() == *b)
+            }
         });
-        if let Some(&g) = found {
+        if let Some(&(_, g)) = found {
             return g;
         }
         let g = u32::try_from(self.group_keys.len()).unwrap_or(u32::MAX);
-        let hasher = &self.hasher;
-        self.index.insert_unique(hash, g, |&g| {
-            hash_parts(hasher, keys[g as usize].iter().map(KeyPart::borrowed))
-        });
+        self.index.insert_unique(hash, (hash, g), |&(h, _)| h);
         self.group_keys.push(
             parts
                 .iter()
