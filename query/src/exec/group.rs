@@ -229,9 +229,11 @@ impl<'p> GroupTable<'p> {
             (local, reps) = combine(&local, reps.len(), &ids, n.len());
         }
         let mut to_global = Vec::with_capacity(reps.len());
+        let mut key: Vec<Part<'_>> = Vec::with_capacity(cols.len());
         for &j in &reps {
             let row = sel[j as usize] as usize;
-            let key: Vec<Part<'_>> = cols.iter().map(|c| c.part(row)).collect();
+            key.clear();
+            key.extend(cols.iter().map(|c| c.part(row)));
             to_global.push(self.group(&key));
         }
         Ok(local.iter().map(|&l| to_global[l as usize]).collect())
