@@ -22,7 +22,7 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use super::Partial;
 use super::accum::{AggState, Rows};
 use super::order::{Keyed, sort_and_take};
-use super::predicate::{PredCache, eval_pred};
+use super::predicate::PredCache;
 use super::rows::selection;
 use super::unit::UnitColumns;
 use super::vector::{Vector, eval_num};
@@ -44,7 +44,6 @@ pub enum KeyPart {
 /// One worker's groups and aggregate states.
 #[derive(Debug)]
 pub struct GroupTable<'p> {
-    filter: Option<&'p TExpr>,
     keys: &'p [TExpr],
     aggs: &'p [AggPlan],
     /// (key hash, group id), hashed by the keys (see [`hash_parts`]); the stored hash spares
@@ -112,7 +111,6 @@ impl<'p> GroupTable<'p> {
     /// start (an aggregate over no row still answers one row).
     pub fn new(plan: &'p Plan, keys: &'p [TExpr], aggs: &'p [AggPlan]) -> GroupTable<'p> {
         let mut t = GroupTable {
-            filter: plan.filter.as_ref(),
             keys,
             aggs,
             index: HashTable::new(),
@@ -285,22 +283,21 @@ impl<'p> GroupTable<'p> {
 }
 
 impl Partial for GroupTable<'_> {
-    fn add_unit(&mut self, u: &UnitColumns, cache: &mut PredCache, _index: usize) -> Result<usize> {
+    fn add_unit(
+        &mut self,
+        u: &UnitColumns,
+        mask: Option<&[bool]>,
+        cache: &mut PredCache,
+        _index: usize,
+    ) -> Result<usize> {
         if self.keys.is_empty() {
-            let mask = self.filter.map(|f| eval_pred(f, u, cache)).transpose()?;
-            if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
-                return Ok(0);
-            }
             for (state, agg) in self.states.iter_mut().zip(self.aggs) {
-                let rows = Rows::Single {
-                    mask: mask.as_deref(),
-                    n: u.rows(),
-                };
+                let rows = Rows::Single { mask, n: u.rows() };
                 state.update(agg, u, rows, cache)?;
             }
             return Ok(0);
         }
-        let sel = selection(self.filter, u, cache)?;
+        let sel = selection(mask, u.rows());
         if sel.is_empty() {
             return Ok(0);
         }

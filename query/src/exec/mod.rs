@@ -94,6 +94,16 @@ pub fn execute_plan(
     let mut ctx = ReadContext::new()?;
     let units = snapshot.plan(&plan.scan_filter, &mut ctx)?;
     let columns = plan.columns();
+    let filter_columns: Vec<_> = plan
+        .filter
+        .as_ref()
+        .map(crate::plan::TExpr::columns)
+        .unwrap_or_default();
+    let other_columns: Vec<_> = columns
+        .iter()
+        .copied()
+        .filter(|c| !filter_columns.contains(c))
+        .collect();
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
@@ -106,7 +116,9 @@ pub fn execute_plan(
     };
     let scan = Scan {
         units: &units,
-        columns: &columns,
+        filter: plan.filter.as_ref(),
+        filter_columns: &filter_columns,
+        other_columns: &other_columns,
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         scanned: AtomicU64::new(0),
@@ -147,9 +159,15 @@ pub fn execute_plan(
 
 /// What one worker accumulates: partial aggregates or selected rows.
 pub(crate) trait Partial: Send {
-    /// Folds in one unit (the `index`-th of the scan); returns the rows it produced (row
-    /// selection) or 0.
-    fn add_unit(&mut self, u: &UnitColumns, cache: &mut PredCache, index: usize) -> Result<usize>;
+    /// Folds in one unit (the `index`-th of the scan), the rows where `mask` (the WHERE clause)
+    /// holds, all when `None`; returns the rows it produced (row selection) or 0.
+    fn add_unit(
+        &mut self,
+        u: &UnitColumns,
+        mask: Option<&[bool]>,
+        cache: &mut PredCache,
+        index: usize,
+    ) -> Result<usize>;
     /// Whether the scan may stop once `produced` rows exist (row selection without ORDER BY).
     fn enough(&self, produced: u64) -> bool;
 }
@@ -157,7 +175,11 @@ pub(crate) trait Partial: Send {
 /// The shared state of one scan.
 struct Scan<'a> {
     units: &'a [ScanUnit],
-    columns: &'a [adstore_storage::ColumnId],
+    filter: Option<&'a crate::plan::TExpr>,
+    /// Columns the WHERE clause reads.
+    filter_columns: &'a [adstore_storage::ColumnId],
+    /// The other columns the query reads.
+    other_columns: &'a [adstore_storage::ColumnId],
     next: AtomicUsize,
     stop: AtomicBool,
     scanned: AtomicU64,
@@ -174,10 +196,20 @@ fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
         let Some(unit) = scan.units.get(i) else {
             break;
         };
-        let cols = UnitColumns::read(unit, scan.columns, &mut ctx)?;
+        // Late materialization: the WHERE clause's columns first; the others only for a unit
+        // with a matching row, so bloom false positives and selective filters cost little.
+        let mut cols = UnitColumns::read(unit, scan.filter_columns, &mut ctx)?;
         scan.scanned.fetch_add(1, Ordering::Relaxed);
         scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
-        let produced = partial.add_unit(&cols, &mut cache, i)? as u64;
+        let mask = scan
+            .filter
+            .map(|f| predicate::eval_pred(f, &cols, &mut cache))
+            .transpose()?;
+        if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
+            continue;
+        }
+        cols.read_more(unit, scan.other_columns, &mut ctx)?;
+        let produced = partial.add_unit(&cols, mask.as_deref(), &mut cache, i)? as u64;
         if produced > 0 {
             let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;
             if partial.enough(total) {

@@ -5,34 +5,29 @@
 
 use super::Partial;
 use super::order::{Keyed, sort_and_take};
-use super::predicate::{PredCache, eval_pred};
+use super::predicate::PredCache;
 use super::unit::{RowEnv, UnitColumns};
 use crate::error::Result;
 use crate::eval::eval;
 use crate::plan::{Plan, SortKey, TExpr};
 use crate::value::Value;
 
-/// The rows of a unit that pass `filter`, as row indices.
-pub fn selection(
-    filter: Option<&TExpr>,
-    u: &UnitColumns,
-    cache: &mut PredCache,
-) -> Result<Vec<u32>> {
-    let n = u32::try_from(u.rows()).unwrap_or(u32::MAX);
-    Ok(match filter {
+/// The rows of a unit of `n` rows where `mask` holds (all when `None`), as row indices.
+pub fn selection(mask: Option<&[bool]>, n: usize) -> Vec<u32> {
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    match mask {
         None => (0..n).collect(),
-        Some(f) => eval_pred(f, u, cache)?
+        Some(m) => m
             .iter()
             .zip(0..n)
             .filter_map(|(&m, r)| m.then_some(r))
             .collect(),
-    })
+    }
 }
 
 /// One worker's selected rows.
 #[derive(Debug)]
 pub struct RowSink<'p> {
-    filter: Option<&'p TExpr>,
     outputs: &'p [TExpr],
     order: &'p [SortKey],
     keep: Option<u64>,
@@ -43,7 +38,6 @@ impl<'p> RowSink<'p> {
     /// An empty sink; `keep` is offset + limit.
     pub fn new(plan: &'p Plan, outputs: &'p [TExpr], keep: Option<u64>) -> RowSink<'p> {
         RowSink {
-            filter: plan.filter.as_ref(),
             outputs,
             order: &plan.order,
             keep,
@@ -78,8 +72,14 @@ impl<'p> RowSink<'p> {
 }
 
 impl Partial for RowSink<'_> {
-    fn add_unit(&mut self, u: &UnitColumns, cache: &mut PredCache, index: usize) -> Result<usize> {
-        let sel = selection(self.filter, u, cache)?;
+    fn add_unit(
+        &mut self,
+        u: &UnitColumns,
+        mask: Option<&[bool]>,
+        _cache: &mut PredCache,
+        index: usize,
+    ) -> Result<usize> {
+        let sel = selection(mask, u.rows());
         for &r in &sel {
             let env = RowEnv {
                 unit: u,

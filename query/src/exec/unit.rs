@@ -23,9 +23,26 @@ pub struct UnitColumns {
 impl UnitColumns {
     /// Decodes `columns` of `unit`.
     pub fn read(unit: &ScanUnit, columns: &[ColumnId], ctx: &mut ReadContext) -> Result<Self> {
+        let mut u = UnitColumns {
+            rows: unit.rows(),
+            cols: (0..COLUMN_COUNT).map(|_| None).collect(),
+        };
+        u.read_more(unit, columns, ctx)?;
+        Ok(u)
+    }
+
+    /// Decodes `columns` of `unit` too (the unit these columns came from).
+    pub fn read_more(
+        &mut self,
+        unit: &ScanUnit,
+        columns: &[ColumnId],
+        ctx: &mut ReadContext,
+    ) -> Result<()> {
+        if columns.is_empty() {
+            return Ok(());
+        }
         let data = unit.read(columns, ctx)?;
-        let mut cols: Vec<Option<ColumnData>> = (0..COLUMN_COUNT).map(|_| None).collect();
-        let rows = unit.rows();
+        let rows = self.rows;
         for (&c, d) in columns.iter().zip(data) {
             if d.len() != rows {
                 return Err(Error::invalid(format!(
@@ -43,9 +60,9 @@ impl UnitColumns {
                 }
                 d => d,
             };
-            cols[c.index()] = Some(d);
+            self.cols[c.index()] = Some(d);
         }
-        Ok(UnitColumns { rows, cols })
+        Ok(())
     }
 
     /// Rows in the unit.
