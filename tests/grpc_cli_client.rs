@@ -33,12 +33,10 @@ fn count_before(text: &str, word: &str) -> u64 {
     words[i - 1].parse().unwrap()
 }
 
-#[test]
-fn ingest_and_query_over_grpc_from_the_cli() {
-    let gen_dir = tempfile::tempdir().unwrap();
-    generate(gen_dir.path(), 3000);
-    let truth: String = std::fs::read_to_string(gen_dir.path().join("truth.json")).unwrap();
-    let accepted_total: u64 = truth
+/// `accepted_total` of the generator's truth.json in `dir`.
+fn truth_accepted(dir: &std::path::Path) -> u64 {
+    let truth: String = std::fs::read_to_string(dir.join("truth.json")).unwrap();
+    truth
         .split("\"accepted_total\":")
         .nth(1)
         .unwrap()
@@ -47,7 +45,14 @@ fn ingest_and_query_over_grpc_from_the_cli() {
         .unwrap()
         .trim()
         .parse()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn ingest_and_query_over_grpc_from_the_cli() {
+    let gen_dir = tempfile::tempdir().unwrap();
+    generate(gen_dir.path(), 3000);
+    let accepted_total = truth_accepted(gen_dir.path());
     let data = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(data.path(), &[]);
     let input = gen_dir.path().to_str().unwrap();
@@ -153,4 +158,59 @@ fn the_demo_runs_the_main_job_over_grpc() {
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
+}
+
+#[test]
+fn a_producer_mark_ahead_of_this_runs_sequences_is_overtaken_never_skipped() {
+    use adstore_proto::v1;
+    let gen_dir = tempfile::tempdir().unwrap();
+    generate(gen_dir.path(), 800);
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &[]);
+    // Another writer under the same producer id (or a clock that went back since an earlier run)
+    // left a mark far above any wall-clock sequence this run will start from.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut client = v1::ingest_service_client::IngestServiceClient::connect(format!(
+            "http://{}",
+            server.grpc
+        ))
+        .await
+        .unwrap();
+        let request = v1::AppendRequest {
+            body: Some(v1::append_request::Body::Events(v1::TypedEvents {
+                events: vec![],
+            })),
+            producer_id: "agent-ahead".into(),
+            sequence: Some(u64::MAX / 2),
+        };
+        client.append_batch(request).await.unwrap();
+    });
+    let input = gen_dir.path().to_str().unwrap();
+    let (ok, out, ingest_err) = adstore(&[
+        "ingest",
+        "--server",
+        &server.grpc,
+        "--producer",
+        "agent-ahead",
+        input,
+    ]);
+    assert!(ok, "{out}{ingest_err}");
+    let (ok, json, err) = adstore(&[
+        "query",
+        "--server",
+        &server.grpc,
+        "--format",
+        "json",
+        "SELECT count() AS n FROM events",
+    ]);
+    assert!(ok, "{err}");
+    let accepted_total = truth_accepted(gen_dir.path());
+    assert_eq!(count_before(&out, "accepted"), accepted_total, "{out}");
+    assert_eq!(json.trim(), format!("{{\"n\":{accepted_total}}}"));
+    assert!(
+        ingest_err.contains("mark for this producer is ahead"),
+        "{ingest_err}"
+    );
+    assert!(server.terminate().success());
 }

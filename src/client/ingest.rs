@@ -149,24 +149,34 @@ pub async fn send_files(
                 sequence: Some(this),
             });
             if pending.len() == REQUESTS_PER_STREAM {
-                send_stream(conn, std::mem::take(&mut pending), &mut summary).await?;
+                let requests = std::mem::take(&mut pending);
+                send_stream(conn, requests, &mut sequence, &mut summary).await?;
             }
         }
     }
     if !pending.is_empty() {
-        send_stream(conn, pending, &mut summary).await?;
+        send_stream(conn, pending, &mut sequence, &mut summary).await?;
     }
     Ok(summary)
 }
 
 /// Sends one stream of requests, resending it whole on a retryable failure.
+///
+/// A first attempt never carries a request the server has seen, so any it skips as already
+/// applied were numbered at or below the producer's mark: the wall clock went back since an
+/// earlier run, or another process uses the same `--producer`. Their rows were not stored; they
+/// are renumbered above the mark (`sequence` follows) and sent again, never dropped.
 async fn send_stream(
     conn: &Connection,
-    requests: Vec<v1::AppendRequest>,
+    mut requests: Vec<v1::AppendRequest>,
+    sequence: &mut u64,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     let mut backoff = Duration::from_millis(100);
-    for attempt in 1..=MAX_ATTEMPTS {
+    let mut attempt = 0;
+    let mut renumbered = 0;
+    while attempt < MAX_ATTEMPTS {
+        attempt += 1;
         let stream = tokio_stream::iter(requests.clone());
         match conn.ingest().append(stream).await {
             Ok(resp) => {
@@ -179,8 +189,36 @@ async fn send_stream(
                 }
                 if attempt > 1 {
                     summary.applied_earlier += r.already_applied;
+                    return Ok(());
                 }
-                return Ok(());
+                let behind = usize::try_from(r.already_applied).unwrap_or(usize::MAX);
+                if behind == 0 {
+                    return Ok(());
+                }
+                renumbered += 1;
+                if renumbered > MAX_ATTEMPTS {
+                    return Err(anyhow!(
+                        "producer {:?}: the server's mark keeps moving past this run's sequences (is another process using the same --producer?)",
+                        requests[0].producer_id
+                    ));
+                }
+                // Skipped requests come first: sequences grow along the stream.
+                let mut next = r.high_water_sequence.max(*sequence - 1) + 1;
+                tracing::warn!(
+                    skipped = behind,
+                    high_water = r.high_water_sequence,
+                    renumbered_from = next,
+                    "the server's mark for this producer is ahead of this run's sequences; resending the skipped requests above it"
+                );
+                requests.truncate(behind.min(requests.len()));
+                for req in &mut requests {
+                    req.sequence = Some(next);
+                    next += 1;
+                }
+                *sequence = next;
+                summary.requests -= requests.len() as u64;
+                attempt = 0;
+                backoff = Duration::from_millis(100);
             }
             Err(status) if retryable(status.code()) && attempt < MAX_ATTEMPTS => {
                 let hint = status
