@@ -25,7 +25,8 @@ pub struct StoreOptions {
     /// Flush when the oldest unflushed row is this old.
     pub flush_age: Duration,
     /// Appends wait for a flush when the memtable grows past this many rows (bounds memory when
-    /// segment writing falls behind).
+    /// segment writing falls behind: at most this many rows in the memtable plus as many in the
+    /// one being flushed, about 200 bytes each).
     pub max_memtable_rows: usize,
     /// Compact a partition once it holds this many segments (background, after flushes).
     pub compact_min_segments: usize,
@@ -50,7 +51,7 @@ impl Default for StoreOptions {
             flush_rows: 1_000_000,
             flush_bytes: 256 << 20,
             flush_age: Duration::from_secs(60),
-            max_memtable_rows: 4_000_000,
+            max_memtable_rows: 2_000_000,
             compact_min_segments: 8,
             retention: None,
             background_flush: true,
