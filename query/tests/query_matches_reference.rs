@@ -145,6 +145,14 @@ fn query(rng: &mut StdRng) -> String {
         let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
         format!(" GROUP BY {}", names.join(", "))
     };
+    let having = match rng.random_range(0..4) {
+        0 => format!(" HAVING count() > {}", rng.random_range(0..6)),
+        1 => format!(
+            " HAVING sum(cost_micros) >= {} OR countIf(won) > 0",
+            rng.random_range(0..20_000_000)
+        ),
+        _ => String::new(),
+    };
     let order: Vec<String> = (1..=items.len())
         .rev()
         .map(|p| format!("{p}{}", if rng.random_bool(0.5) { " DESC" } else { "" }))
@@ -155,7 +163,7 @@ fn query(rng: &mut StdRng) -> String {
         String::new()
     };
     format!(
-        "SELECT {} FROM events{filter}{group} ORDER BY {}{limit}",
+        "SELECT {} FROM events{filter}{group}{having} ORDER BY {}{limit}",
         items.join(", "),
         order.join(", ")
     )

@@ -156,7 +156,7 @@ fn unsupported_constructs_name_their_position() {
         ("SELECT count() FROM events JOIN x ON 1", "JOIN"),
         ("SELECT toMonday(ts) FROM events", "toMonday"),
         ("SELECT a FROM events", "unknown identifier"),
-        ("SELECT count() FROM events HAVING count() > 1", "HAVING"),
+        ("SELECT DISTINCT campaign_id FROM events", "DISTINCT"),
         (
             "SELECT count() FROM events WHERE site IS NULL",
             "IS [NOT] NULL",
@@ -182,4 +182,19 @@ fn null_producing_row_expressions_are_refused_not_miscounted() {
     let b = &r.batches[0];
     assert_eq!(b.column(0).as_primitive::<UInt64Type>().value(0), 40);
     assert_eq!(b.column(1).as_primitive::<UInt64Type>().value(0), 40);
+}
+
+#[test]
+fn having_filters_groups() {
+    let (_d, s) = store();
+    let r = run(
+        &s,
+        "SELECT campaign_id, countIf(event_type = 'click') AS clicks FROM events \
+         GROUP BY campaign_id HAVING clicks > 0 ORDER BY campaign_id",
+    );
+    // Clicks are at even i only: campaign c1.
+    assert_eq!(r.num_rows(), 1);
+    assert_eq!(r.batches[0].column(0).as_string::<i32>().value(0), "c1");
+    let r = run(&s, "SELECT count() FROM events HAVING count() > 1000");
+    assert_eq!(r.num_rows(), 0);
 }

@@ -53,6 +53,7 @@ pub struct GroupTable<'p> {
     group_keys: Vec<Vec<KeyPart>>,
     states: Vec<AggState>,
     keep: Option<u64>,
+    having: Option<&'p TExpr>,
     /// For keys that are all dictionary columns: per set of segment dictionaries (kept alive,
     /// so their addresses are never reused), the group of each combination of codes
     /// (`u32::MAX`: not met yet).
@@ -118,6 +119,7 @@ impl<'p> GroupTable<'p> {
             group_keys: Vec::new(),
             states: aggs.iter().map(AggState::new).collect(),
             keep: plan.limit.map(|l| l.saturating_add(plan.offset)),
+            having: plan.having.as_ref(),
             dict_groups: HashMap::new(),
         };
         if keys.is_empty() {
@@ -270,6 +272,9 @@ impl<'p> GroupTable<'p> {
                     .map(|(s, a)| s.value(g, a.ty.data))
                     .collect(),
             };
+            if self.having.is_some_and(|h| !eval(h, &env).is_true()) {
+                continue;
+            }
             rows.push(Keyed {
                 outputs: outputs.iter().map(|o| eval(o, &env)).collect(),
                 keys: order.iter().map(|k| eval(&k.expr, &env)).collect(),

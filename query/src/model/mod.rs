@@ -82,6 +82,8 @@ pub struct Query {
     pub filter: Option<Expr>,
     /// Group-by expressions.
     pub group_by: Vec<Expr>,
+    /// Groups must satisfy this (`HAVING`, over group keys and aggregates).
+    pub having: Option<Expr>,
     /// Sort keys, most significant first. Rows that tie on every key come in ascending order
     /// of their output values, so results are deterministic.
     pub order_by: Vec<OrderItem>,
@@ -104,6 +106,7 @@ impl Query {
     /// Whether the query aggregates (groups, or uses an aggregate in its outputs or order).
     pub fn is_aggregate(&self) -> bool {
         !self.group_by.is_empty()
+            || self.having.is_some()
             || self.select.iter().any(|s| s.expr.has_aggregate())
             || self.order_by.iter().any(|o| o.expr.has_aggregate())
     }

@@ -68,6 +68,8 @@ pub struct Plan {
     pub types: Vec<Type>,
     /// Sort keys.
     pub order: Vec<SortKey>,
+    /// Groups must satisfy this (HAVING; over [`Node::Key`] and [`Node::Agg`]).
+    pub having: Option<TExpr>,
     /// Rows to skip.
     pub offset: u64,
     /// Maximum rows returned.
@@ -83,6 +85,7 @@ impl Plan {
         let filter = build_filter(query)?;
         let scan_filter = prune::scan_filter(filter.as_ref());
         let names: Vec<String> = query.select.iter().map(|s| s.name.clone()).collect();
+        let mut having = None;
         let (body, order) = if query.is_aggregate() {
             let mut key_types = Vec::new();
             let mut keys = Vec::new();
@@ -110,6 +113,16 @@ impl Plan {
                 .iter()
                 .map(|s| typecheck(&s.expr, &mut scope))
                 .collect::<Result<Vec<_>>>()?;
+            if let Some(h) = &query.having {
+                let t = typecheck(h, &mut scope)?;
+                if !(t.data().is_numeric() || t.data() == DataType::Nothing) {
+                    return Err(Error::invalid(format!(
+                        "HAVING needs a condition; `{h}` is {}",
+                        t.ty
+                    )));
+                }
+                having = Some(t);
+            }
             let order = query
                 .order_by
                 .iter()
@@ -162,6 +175,7 @@ impl Plan {
             names,
             types,
             order,
+            having,
             offset: query.offset,
             limit: query.limit,
         })

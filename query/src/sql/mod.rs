@@ -5,7 +5,7 @@
 //! exactly the subset `docs/QUERY.md` documents and rejects everything else with
 //! [`Error::Unsupported`], naming the construct and its line and column. Aliases defined in the
 //! select list may be used in later select items, in WHERE, GROUP BY and ORDER BY, as ClickHouse
-//! allows; GROUP BY and ORDER BY also take 1-based positions of select items.
+//! allows (and in HAVING); GROUP BY and ORDER BY also take 1-based positions of select items.
 //!
 //! - [`expr`]: expressions, functions, literals and alias resolution.
 
@@ -144,6 +144,10 @@ fn convert_query(q: &ast::Query) -> Result<Query> {
         }
     }
 
+    if let Some(h) = &select.having {
+        out.having = Some(conv.expr(h)?);
+    }
+
     if let Some(order) = &q.order_by {
         if order.interpolate.is_some() {
             return Err(unsupported("INTERPOLATE", q.span()));
@@ -202,9 +206,6 @@ fn check_select_shape(s: &ast::Select) -> Result<()> {
     }
     if s.into.is_some() {
         return refuse("SELECT INTO");
-    }
-    if s.having.is_some() {
-        return refuse("HAVING");
     }
     if s.qualify.is_some() || !s.named_window.is_empty() {
         return refuse("window clauses");

@@ -222,11 +222,15 @@ pub fn answer(query: &Query, events: &[Event]) -> Vec<Vec<Value>> {
                         })
                         .collect();
                     let env = GroupEnv { keys, aggs };
-                    (
-                        outputs.iter().map(|o| eval(o, &env)).collect(),
-                        plan.order.iter().map(|k| eval(&k.expr, &env)).collect(),
-                    )
+                    let kept = plan.having.as_ref().is_none_or(|h| eval(h, &env).is_true());
+                    kept.then(|| {
+                        (
+                            outputs.iter().map(|o| eval(o, &env)).collect(),
+                            plan.order.iter().map(|k| eval(&k.expr, &env)).collect(),
+                        )
+                    })
                 })
+                .flatten()
                 .collect()
         }
         Body::Rows { outputs } => rows
