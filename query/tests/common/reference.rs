@@ -202,7 +202,7 @@ pub fn answer(query: &Query, events: &[Event]) -> Vec<Vec<Value>> {
             }
             groups
                 .into_iter()
-                .map(|(keys, members)| {
+                .filter_map(|(keys, members)| {
                     let aggs = aggs
                         .iter()
                         .map(|a| {
@@ -230,7 +230,6 @@ pub fn answer(query: &Query, events: &[Event]) -> Vec<Vec<Value>> {
                         )
                     })
                 })
-                .flatten()
                 .collect()
         }
         Body::Rows { outputs } => rows
