@@ -6,6 +6,7 @@
 //! - [`codec`]: pure block encodings (bit-packing, delta/zigzag, dictionary codes, strings,
 //!   booleans) and the zstd block compressor. FORMAT.md "Block encodings".
 //! - [`bloom`]: split-block bloom filters, read in place from segment footers. FORMAT.md "Bloom filter".
+//! - [`framing`]: the CRC-framed record header shared by WAL and dead-letter files.
 //! - [`wal`]: CRC-framed WAL records, group commit, replay with torn-tail truncation. FORMAT.md "WAL".
 //! - [`memtable`]: unflushed rows per partition as immutable chunks.
 //! - [`segment`]: immutable columnar segment files, written sorted and read via mmap. FORMAT.md
@@ -31,6 +32,7 @@ pub mod codec;
 mod compaction;
 pub mod dedup;
 pub mod error;
+pub mod framing;
 mod fsutil;
 pub mod histogram;
 pub mod hooks;

@@ -32,6 +32,8 @@
 //! crash) and is ignored; any other CRC mismatch is corruption and an error naming file and
 //! offset.
 
+use adstore_storage::framing::{numbered_file_name, parse_numbered_file_name, seal_record};
+
 use crate::decode::Format;
 
 /// Magic bytes opening every dead-letter file.
@@ -44,8 +46,8 @@ pub const FILE_HEADER_LEN: usize = 12;
 pub const FILE_VERSION_OFFSET: usize = MAGIC.len();
 /// Offset of the header CRC in the file header.
 pub const FILE_HEADER_CRC_OFFSET: usize = FILE_VERSION_OFFSET + 2 + 2;
-/// Size of a record's frame header (BodyLen, BodyCrc, HeaderCrc).
-pub const RECORD_HEADER_LEN: usize = 12;
+/// Size of a record's frame header (BodyLen, BodyCrc, HeaderCrc): the WAL's framing.
+pub use adstore_storage::framing::RECORD_HEADER_LEN;
 /// Size of the body's fixed prefix (Reason, Format, Reserved, Position, IngestedAt).
 pub const BODY_PREFIX_LEN: usize = 1 + 1 + 2 + 8 + 8;
 /// Offset of Position in the body.
@@ -129,39 +131,15 @@ pub fn frame_record(f: &RecordFields<'_>, out: &mut Vec<u8>) {
     push_len_prefixed(out, &source[..cap(source, 1 << 16)]);
     push_len_prefixed(out, &detail[..cap(detail, 1 << 16)]);
     push_len_prefixed(out, &f.raw[..cap(f.raw, 32 << 20)]);
-    let body = &out[start + RECORD_HEADER_LEN..];
-    let body_len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-    let body_crc = crc32fast::hash(body);
-    out[start..start + 4].copy_from_slice(&body_len.to_le_bytes());
-    out[start + 4..start + 8].copy_from_slice(&body_crc.to_le_bytes());
-    let header_crc = crc32fast::hash(&out[start..start + 8]);
-    out[start + 8..start + 12].copy_from_slice(&header_crc.to_le_bytes());
+    seal_record(&mut out[start..]);
 }
 
 /// `<n, 20 digits>.dlq`.
 pub fn file_name(n: u64) -> String {
-    format!("{n:020}.dlq")
+    numbered_file_name(n, "dlq")
 }
 
 /// The number in a dead-letter file name, `None` for other names.
 pub fn parse_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_suffix(".dlq")?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// Reads a little-endian u32 at `at` (the caller checked the bounds).
-pub(crate) fn le_u32(bytes: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(b)
-}
-
-/// Reads a little-endian u64 at `at` (the caller checked the bounds).
-pub(crate) fn le_u64(bytes: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(b)
+    parse_numbered_file_name(name, "dlq")
 }

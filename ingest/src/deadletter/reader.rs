@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use adstore_storage::framing::{Frame, le_u32, le_u64, next_record};
+
 use super::format::{
     BODY_INGESTED_AT_OFFSET, BODY_POSITION_OFFSET, BODY_PREFIX_LEN, FILE_HEADER_CRC_OFFSET,
     FILE_HEADER_LEN, FILE_VERSION_OFFSET, FORMAT_VERSION, MAGIC, MAX_BODY_LEN, MIN_BODY_LEN,
-    RECORD_HEADER_LEN, format_from_code, le_u32, le_u64, parse_file_name,
+    format_from_code, parse_file_name,
 };
 use crate::decode::Format;
 use crate::error::{Error, IoContext, Result};
@@ -123,53 +125,14 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<DeadLetterFile> {
     let mut at = FILE_HEADER_LEN;
     let mut torn_tail = None;
     while at < bytes.len() {
-        let rest = &bytes[at..];
-        if rest.len() < RECORD_HEADER_LEN {
-            torn_tail = Some(format!(
-                "{} bytes at offset {at}, shorter than a record header",
-                rest.len()
-            ));
-            break;
-        }
-        let body_len = le_u32(rest, 0);
-        let body_crc = le_u32(rest, 4);
-        let header_crc = le_u32(rest, 8);
-        if crc32fast::hash(&rest[..8]) != header_crc {
-            if rest.iter().all(|&b| b == 0) {
-                torn_tail = Some(format!("{} zero bytes at offset {at}", rest.len()));
+        let (body, end) = match next_record(&bytes[at..], at, MIN_BODY_LEN, MAX_BODY_LEN) {
+            Ok(Frame::Record { body, len }) => (body, len),
+            Ok(Frame::TornTail(reason)) => {
+                torn_tail = Some(reason);
                 break;
             }
-            return Err(corrupt(
-                at,
-                format!("record header checksum mismatch (stored {header_crc:#010x})"),
-            ));
-        }
-        if body_len > MAX_BODY_LEN || (body_len as usize) < MIN_BODY_LEN {
-            return Err(corrupt(
-                at,
-                format!("record body length {body_len} out of range"),
-            ));
-        }
-        let end = RECORD_HEADER_LEN + body_len as usize;
-        if end > rest.len() {
-            torn_tail = Some(format!(
-                "record at offset {at} needs {end} bytes, the file has {} left",
-                rest.len()
-            ));
-            break;
-        }
-        let body = &rest[RECORD_HEADER_LEN..end];
-        let got = crc32fast::hash(body);
-        if got != body_crc {
-            if end == rest.len() {
-                torn_tail = Some(format!("last record at offset {at} fails its checksum"));
-                break;
-            }
-            return Err(corrupt(
-                at,
-                format!("body checksum mismatch: stored {body_crc:#010x}, computed {got:#010x}"),
-            ));
-        }
+            Err(reason) => return Err(corrupt(at, reason)),
+        };
         let record = decode_body(body)
             .ok_or_else(|| corrupt(at, "record body fields overrun the body".into()))?;
         records.push(DeadLetter {

@@ -6,6 +6,10 @@
 //! Record: | BodyLen(u32) | BodyCrc(u32) | HeaderCrc(u32) | Body (BodyLen bytes) |
 //! Body:   | Lsn(u64) | Kind(u8) | Codec(u8) | RawLen(u32) | Payload |
 //! ```
+//!
+//! The record header is [`crate::framing`]'s, shared with dead-letter files.
+
+use crate::framing::{numbered_file_name, parse_numbered_file_name, seal_record};
 
 /// Log sequence number: one per WAL record, consecutive, starting at 1.
 pub type Lsn = u64;
@@ -29,7 +33,7 @@ pub const FILE_FIRST_LSN_OFFSET: usize = FILE_SCHEMA_OFFSET + 2;
 pub const FILE_HEADER_CRC_OFFSET: usize = FILE_FIRST_LSN_OFFSET + 8 + 4;
 
 /// Size of a record's frame header (BodyLen, BodyCrc, HeaderCrc).
-pub const RECORD_HEADER_LEN: usize = 12;
+pub use crate::framing::RECORD_HEADER_LEN;
 /// Size of the body's fixed prefix (Lsn, Kind, Codec, RawLen).
 pub const BODY_PREFIX_LEN: usize = 8 + 1 + 1 + 4;
 /// Largest body accepted (a batch is split long before this).
@@ -84,7 +88,6 @@ pub fn frame_record(
     payload: &[u8],
     out: &mut Vec<u8>,
 ) {
-    let body_len = u32::try_from(BODY_PREFIX_LEN + payload.len()).unwrap_or(u32::MAX);
     let start = out.len();
     out.extend_from_slice(&[0u8; RECORD_HEADER_LEN]);
     out.extend_from_slice(&lsn.to_le_bytes());
@@ -92,37 +95,15 @@ pub fn frame_record(
     out.push(codec);
     out.extend_from_slice(&raw_len.to_le_bytes());
     out.extend_from_slice(payload);
-    let body_crc = crc32fast::hash(&out[start + RECORD_HEADER_LEN..]);
-    out[start..start + 4].copy_from_slice(&body_len.to_le_bytes());
-    out[start + 4..start + 8].copy_from_slice(&body_crc.to_le_bytes());
-    let header_crc = crc32fast::hash(&out[start..start + 8]);
-    out[start + 8..start + 12].copy_from_slice(&header_crc.to_le_bytes());
+    seal_record(&mut out[start..]);
 }
 
 /// `<first lsn, 20 digits>.wal`.
 pub fn wal_file_name(first_lsn: Lsn) -> String {
-    format!("{first_lsn:020}.wal")
+    numbered_file_name(first_lsn, "wal")
 }
 
 /// The first LSN named by a WAL file name, or `None` when the name is not a WAL file's.
 pub fn parse_wal_file_name(name: &str) -> Option<Lsn> {
-    let digits = name.strip_suffix(".wal")?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// Reads a little-endian u32 at `at` (the caller checked the bounds).
-pub(crate) fn le_u32(bytes: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(b)
-}
-
-/// Reads a little-endian u64 at `at` (the caller checked the bounds).
-pub(crate) fn le_u64(bytes: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(b)
+    parse_numbered_file_name(name, "wal")
 }

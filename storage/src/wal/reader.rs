@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use super::error::WalError;
 use super::format::{
     BODY_PREFIX_LEN, CODEC_NONE, CODEC_ZSTD, FILE_FIRST_LSN_OFFSET, FILE_HEADER_CRC_OFFSET,
-    FILE_HEADER_LEN, FILE_SCHEMA_OFFSET, FILE_VERSION_OFFSET, Lsn, MAX_BODY_LEN, RECORD_HEADER_LEN,
-    RecordKind, WAL_FORMAT_VERSION, WAL_MAGIC, WAL_OLDEST_VERSION, le_u32, le_u64,
-    parse_wal_file_name,
+    FILE_HEADER_LEN, FILE_SCHEMA_OFFSET, FILE_VERSION_OFFSET, Lsn, MAX_BODY_LEN, RecordKind,
+    WAL_FORMAT_VERSION, WAL_MAGIC, WAL_OLDEST_VERSION, parse_wal_file_name,
 };
 use super::payload::decode_batch;
 use crate::batch::EventBatch;
 use crate::error::{Error, IoContext, Result};
+use crate::framing::{Frame, le_u32, le_u64, next_record};
 
 /// One replayed record.
 #[derive(Debug)]
@@ -150,56 +150,14 @@ fn parse_wal_bytes(path: &Path, bytes: &[u8]) -> Result<WalFileContents> {
     };
     let mut zstd = None;
     while at < bytes.len() {
-        let rest = &bytes[at..];
-        if rest.len() < RECORD_HEADER_LEN {
-            torn_tail = Some(format!(
-                "{} bytes at offset {at}, shorter than a record header",
-                rest.len()
-            ));
-            break;
-        }
-        let body_len = le_u32(rest, 0);
-        let body_crc = le_u32(rest, 4);
-        let header_crc = le_u32(rest, 8);
-        if crc32fast::hash(&rest[..8]) != header_crc {
-            if rest.iter().all(|&b| b == 0) {
-                torn_tail = Some(format!("{} zero bytes at offset {at}", rest.len()));
+        let (body, end) = match next_record(&bytes[at..], at, BODY_PREFIX_LEN, MAX_BODY_LEN) {
+            Ok(Frame::Record { body, len }) => (body, len),
+            Ok(Frame::TornTail(reason)) => {
+                torn_tail = Some(reason);
                 break;
             }
-            return Err(corrupt(
-                at,
-                format!("record header checksum mismatch (stored {header_crc:#010x})"),
-            ));
-        }
-        if body_len > MAX_BODY_LEN || (body_len as usize) < BODY_PREFIX_LEN {
-            return Err(corrupt(
-                at,
-                format!("record body length {body_len} out of range"),
-            ));
-        }
-        let end = RECORD_HEADER_LEN + body_len as usize;
-        if end > rest.len() {
-            torn_tail = Some(format!(
-                "record at offset {at} needs {end} bytes, the file has {} left",
-                rest.len()
-            ));
-            break;
-        }
-        let body = &rest[RECORD_HEADER_LEN..end];
-        let got = crc32fast::hash(body);
-        if got != body_crc {
-            if end == rest.len() {
-                // The last record of the file: a write cut short by power loss can leave garbage in
-                // place of the body's last sectors. It was never acknowledged (the fsync after it
-                // had not returned), so it is a torn tail, not damage.
-                torn_tail = Some(format!("last record at offset {at} fails its checksum"));
-                break;
-            }
-            return Err(corrupt(
-                at,
-                format!("body checksum mismatch: stored {body_crc:#010x}, computed {got:#010x}"),
-            ));
-        }
+            Err(reason) => return Err(corrupt(at, reason)),
+        };
         let lsn = le_u64(body, 0);
         let expected = first_lsn + records.len() as u64;
         if lsn != expected {
