@@ -1,18 +1,20 @@
 """The ClickHouse side's SQL: the event table as an ad-tech user would create it, and the
-input contract (/work/shared/formats/README.md, adstore's docs/FORMAT.md "Input formats")
-written as ClickHouse expressions, so that ClickHouse ingests the same raw files with the
-same validation, the same normalization and the same reject reasons as `adstore ingest`.
+input contract (/work/shared/formats/README.md, adstore's docs/INPUT.md) written as ClickHouse
+expressions, so that ClickHouse ingests the same raw files with the same validation, the same
+normalization and the same reject reasons as `adstore ingest`.
 
 Every reader yields one row per input record with the event columns plus `reason` ('' when the
 row is accepted, else the reject reason's snake_case name, as adstore prints it) and `raw` (the
 raw record, kept for rejects only). Checks run in adstore's order (ingest/src/reject.rs):
 encoding, field types, required fields, ts (parse, then range), event_type, conversion_type,
-money (both forms given, syntax, sign).
+money (both forms given, syntax, sign), the country and device vocabularies, then the length
+of every string field.
 
 Known differences, none of which the generated data exercises: the CSV reader splits on commas
 and strips one level of double quotes (a quoted field that contains a comma is not supported);
 a JSON object with a repeated key keeps the first value in ClickHouse, the last in adstore; a
-line over adstore's line-length limit is a reject there, not here.
+JSON ts given as a float (1.5e12) reaches ClickHouse as its re-printed digits and is accepted,
+adstore rejects it; a line over adstore's line-length limit is a reject there, not here.
 """
 
 # event_type is an Enum8 in adstore's order, as adstore's schema has it (DESIGN.md): ORDER BY
