@@ -90,7 +90,7 @@ fn main() {
         "store {}: {} rows, {} segments, {} memtable chunks; read-only open {:.1} ms; {} threads",
         data.display(),
         snapshot.rows(),
-        snapshot.segments().len(),
+        snapshot.segment_count(),
         snapshot.memtable_chunks().len(),
         open_time.as_secs_f64() * 1e3,
         std::thread::available_parallelism().map_or(1, usize::from),

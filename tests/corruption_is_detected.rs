@@ -199,8 +199,18 @@ fn a_manifest_naming_a_missing_segment_is_a_clear_error() {
     let err = Store::open(dir.path(), options()).unwrap_err();
     assert!(matches!(err, Error::MissingSegment { .. }), "{err}");
     assert!(err.to_string().contains("missing"), "{err}");
-    let err = Store::open_read_only(dir.path()).unwrap_err();
+    // A read-only open lists segments without opening them; the first plan that keeps the
+    // segment reports it (storage/tests/read_only_opens_segments_lazily.rs).
+    let store = Store::open_read_only(dir.path()).unwrap();
+    let err = store.snapshot().segments().unwrap_err();
     assert!(matches!(err, Error::MissingSegment { .. }), "{err}");
+    let out = inspect(dir.path());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The CLI's client mode against a real server: `adstore ingest --server` streams a generated
 //! folder (totals equal truth.json; a second run stores nothing), retries until a late server
-//! comes up, `adstore query --server` prints the answer, and `adstore demo --exit-after-report`
-//! runs the whole main job.
+//! comes up, `adstore query --server` prints the answer, `adstore compact` runs through the
+//! server and locally (leaving the answers as they were), and `adstore demo
+//! --exit-after-report` runs the whole main job.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -88,7 +89,37 @@ fn ingest_and_query_over_grpc_from_the_cli() {
     assert_eq!(json.trim(), format!("{{\"n\":{accepted_total}}}"));
     let (ok, _, err) = adstore(&["query", "--server", &server.grpc, "SELECT nope FROM events"]);
     assert!(!ok && err.contains("nope"), "{err}");
+    // Compaction through the server (which holds the writer lock), then locally once it has
+    // stopped (nothing left to merge); no row is lost or doubled (tests/query_cli.rs checks
+    // the merge itself).
+    let (ok, out, err) = adstore(&["compact", "--server", &server.grpc]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("merged away"), "{out}");
+    let (ok, json, err) = adstore(&[
+        "query",
+        "--server",
+        &server.grpc,
+        "--format",
+        "json",
+        "SELECT count() AS n FROM events",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(json.trim(), format!("{{\"n\":{accepted_total}}}"));
     assert!(server.terminate().success());
+    let dir = data.path().to_str().unwrap();
+    let (ok, out, err) = adstore(&["compact", "--data", dir]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(count_before(&out, "merged"), 0, "{out}");
+    let (ok, json, err) = adstore(&[
+        "query",
+        "--data",
+        dir,
+        "--format",
+        "json",
+        "SELECT count() AS n FROM events",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(json.trim(), format!("{{\"n\":{accepted_total}}}"));
 }
 
 #[test]

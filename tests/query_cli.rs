@@ -1,5 +1,6 @@
 //! `adstore query` end to end: the real binary on a real data directory (segments and WAL), every
-//! output format, and a one-line error with a non-zero exit for unsupported SQL.
+//! output format, and a one-line error with a non-zero exit for unsupported SQL; `adstore compact`
+//! merges a partition's segments (and the WAL's rows) into one, and the answers stay the same.
 
 #![allow(
     clippy::unwrap_used,
@@ -97,4 +98,61 @@ fn unsupported_sql_fails_with_one_line() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("adstore: "), "{err}");
+}
+
+#[test]
+fn compact_merges_each_partition_into_one_segment_and_keeps_the_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(
+            dir.path(),
+            StoreOptions {
+                background_flush: false,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        for flush in 0..3 {
+            let ids: Vec<String> = (0..50).map(|i| format!("f{flush}-{i}")).collect();
+            let mut b = EventBatch::new();
+            for (i, id) in ids.iter().enumerate() {
+                let mut e = EventRef::new(id, EventType::Impression, DAY0 + i as i64, "cmp-1");
+                e.cost_micros = 10 + i as i64;
+                b.push(&e);
+            }
+            store.append(&b).unwrap();
+            store.flush().unwrap();
+        }
+        let mut wal_only = EventBatch::new();
+        wal_only.push(&EventRef::new("w", EventType::Click, DAY0 + 7, "cmp-1"));
+        store.append(&wal_only).unwrap();
+        // Dropped without close: the click is only in the WAL.
+    }
+    let sql = "SELECT event_type, count() AS n, sum(cost_micros) AS spend FROM events \
+               GROUP BY event_type ORDER BY event_type";
+    let before = query(dir.path(), "csv", sql);
+    assert!(before.status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_adstore"))
+        .args(["compact", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 3 segments, plus the one the WAL's click is flushed into, merged into 1.
+    assert!(
+        stdout.contains("3 segments before, 4 merged away, 1 segments (1 partitions, 151 rows)"),
+        "{stdout}"
+    );
+    let after = query(dir.path(), "csv", sql);
+    assert!(after.status.success());
+    assert_eq!(after.stdout, before.stdout);
+    assert_eq!(
+        String::from_utf8_lossy(&after.stdout),
+        "event_type,n,spend\nimpression,150,5175\nclick,1,0\n"
+    );
 }

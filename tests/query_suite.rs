@@ -60,7 +60,7 @@ fn suite_matches_reference_on_generated_data() {
     store.flush().unwrap();
     ingest_files(&store, &mut dead, &[last], &options, &progress).unwrap();
     let snapshot = store.snapshot();
-    assert!(!snapshot.memtable_chunks().is_empty() && snapshot.segments().len() > 1);
+    assert!(!snapshot.memtable_chunks().is_empty() && snapshot.segment_count() > 1);
     assert_eq!(
         progress.accepted.load(Ordering::Relaxed),
         truth.accepted_total

@@ -45,16 +45,16 @@ fn inspect_dir(dir: &Path, blocks: bool) -> anyhow::Result<ExitCode> {
     for (p, rows, segs, bytes) in &stats.partitions {
         println!("  {:<18} {rows:>12} {segs:>9} {bytes:>14}", p.to_string());
     }
-    let snapshot = store.snapshot();
+    let segments = store.snapshot().segments()?;
     let mut totals = vec![(0u64, 0u64); ColumnId::ALL.len()];
-    for s in snapshot.segments() {
+    for s in &segments {
         let sizes = inspect_segment(s.path(), false, blocks)?;
         for (i, (_, stored, raw)) in sizes.into_iter().enumerate() {
             totals[i].0 += stored;
             totals[i].1 += raw;
         }
     }
-    if !snapshot.segments().is_empty() {
+    if !segments.is_empty() {
         print_column_sizes(&totals, stats.segment_rows);
     }
     for (_, path) in list_wal_files(&dir.join(WAL_DIR))? {
@@ -62,7 +62,7 @@ fn inspect_dir(dir: &Path, blocks: bool) -> anyhow::Result<ExitCode> {
     }
     println!(
         "all CRCs verified: {} segments, WAL files in {}",
-        snapshot.segments().len(),
+        segments.len(),
         dir.join(WAL_DIR).display()
     );
     Ok(ExitCode::SUCCESS)

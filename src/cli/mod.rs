@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for the `adstore` binary.
 
+mod compact;
 mod deadletter;
 mod demo;
 mod r#gen;
@@ -95,6 +96,17 @@ enum Command {
         /// Files and folders to ingest.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Flush, then merge the segments of every partition into one, as ClickHouse's `OPTIMIZE
+    /// TABLE ... FINAL` merges parts: run it after a bulk load, so queries open and scan one
+    /// segment per partition. Takes the writer lock (use --server while `adstore serve` runs).
+    Compact {
+        /// The data directory.
+        #[arg(long, default_value = "./adstore-data")]
+        data: PathBuf,
+        /// Ask a running server instead (see `remote` options).
+        #[command(flatten)]
+        remote: Remote,
     },
     /// List the rejected rows kept in a data directory, with counts per reason.
     Deadletter {
@@ -247,6 +259,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ts_max,
                 paths,
             }),
+        },
+        Command::Compact { data, remote } => match remote.target() {
+            Some(target) => compact::run_remote(&target),
+            None => compact::run(&data),
         },
         Command::Deadletter {
             data,

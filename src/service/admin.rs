@@ -1,4 +1,4 @@
-//! `adstore.v1.AdminService`: store figures (read), flush and dead letters (admin).
+//! `adstore.v1.AdminService`: store figures (read), flush, compaction and dead letters (admin).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -62,6 +62,29 @@ impl v1::admin_service_server::AdminService for AdminSvc {
             .map_err(|e| status::join(&e))?
             .map_err(|e| status::storage(&e))?;
         Ok(Response::new(v1::FlushResponse {
+            segments: stats.segments as u64,
+            segment_rows: stats.segment_rows,
+        }))
+    }
+
+    async fn compact(
+        &self,
+        request: Request<v1::CompactRequest>,
+    ) -> Result<Response<v1::CompactResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Permission::Admin)?;
+        tracing::info!(token = %principal.name, "compaction requested");
+        let c = Arc::clone(&self.ctx);
+        let (merged, stats) = tokio::task::spawn_blocking(move || {
+            c.store.flush()?;
+            let merged = c.store.compact_all()?;
+            Ok::<_, adstore_storage::Error>((merged, c.store.stats()))
+        })
+        .await
+        .map_err(|e| status::join(&e))?
+        .map_err(|e| status::storage(&e))?;
+        Ok(Response::new(v1::CompactResponse {
+            merged_segments: merged as u64,
             segments: stats.segments as u64,
             segment_rows: stats.segment_rows,
         }))

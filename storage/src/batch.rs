@@ -545,17 +545,18 @@ impl EventBatch {
         strings + self.len() * (1 + 8 * 6 + 1)
     }
 
-    /// Rows sorted by (campaign_id, ts, event_id): the order of rows in a segment. Campaigns are
-    /// ranked once through a sorted dictionary, so the sort compares integers, not strings,
-    /// except for ties on (campaign_id, ts).
+    /// Rows sorted by (event_type, campaign_id, ts, event_id): the order of rows in a segment
+    /// (`docs/FORMAT.md`, "Segment file", says why event_type leads). Campaigns are ranked once
+    /// through a sorted dictionary, so the sort compares integers, not strings, except for ties
+    /// on (event_type, campaign_id, ts).
     pub fn sort_permutation(&self) -> Vec<u32> {
         let (_, ranks) = self.campaign_id.dictionary();
         let n = u32::try_from(self.len()).unwrap_or(u32::MAX);
         let mut perm: Vec<u32> = (0..n).collect();
         perm.sort_unstable_by(|&a, &b| {
             let (a, b) = (a as usize, b as usize);
-            (ranks[a], self.ts[a])
-                .cmp(&(ranks[b], self.ts[b]))
+            (self.event_type[a].code(), ranks[a], self.ts[a])
+                .cmp(&(self.event_type[b].code(), ranks[b], self.ts[b]))
                 .then_with(|| self.event_id.get(a).cmp(self.event_id.get(b)))
         });
         perm

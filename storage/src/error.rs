@@ -73,6 +73,18 @@ pub enum Error {
         /// The path it should be at.
         path: PathBuf,
     },
+    /// A read-only snapshot names a segment that a writer has since merged or dropped (its file
+    /// is gone): open the store again.
+    #[error(
+        "segment {id} ({}) was merged or dropped by the writer after this read-only view was taken; open the store again",
+        path.display()
+    )]
+    StaleSnapshot {
+        /// The segment id.
+        id: u64,
+        /// Its path.
+        path: PathBuf,
+    },
     /// A WAL problem the caller may act on.
     #[error(transparent)]
     Wal(#[from] WalError),

@@ -1,7 +1,9 @@
 //! The scan API: a consistent [`Snapshot`] of the store, pruned into [`ScanUnit`]s.
 //!
 //! A snapshot is a list of `Arc`s (segments, memtable chunks): taking one copies no row, and a
-//! flush or compaction running meanwhile does not change what it sees. [`Snapshot::plan`] prunes
+//! flush or compaction running meanwhile does not change what it sees. A read-only store's
+//! segments are [`LazySegment`]s, opened by the first plan whose partition and time-range
+//! pruning keeps them. [`Snapshot::plan`] prunes
 //! by partition (day from the time range, campaign bucket from a campaign filter), by segment
 //! time range, by block min/max (integers, and dictionary codes, which are ordered like the
 //! strings), by dictionary membership and by per-block bloom filters for `=`/`IN` on event_id and
@@ -15,7 +17,7 @@ use crate::error::Result;
 use crate::memtable::event_id_hash;
 use crate::partition::{PartitionKey, campaign_bucket};
 use crate::schema::{ColumnId, ColumnKind, day_of};
-use crate::segment::{ColumnData, ReadContext, SegmentReader};
+use crate::segment::{ColumnData, LazySegment, ReadContext, SegmentReader};
 
 /// Conservative pruning hints, conjunctive: a row can match only if it satisfies all of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,6 +144,8 @@ fn memtable_column(batch: &EventBatch, col: ColumnId) -> ColumnData {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     segments: Vec<Arc<SegmentReader>>,
+    /// Segments not opened yet (read-only stores).
+    lazy: Vec<Arc<LazySegment>>,
     chunks: Vec<(PartitionKey, Arc<EventBatch>)>,
     bucket_count: u16,
 }
@@ -154,14 +158,30 @@ impl Snapshot {
     ) -> Snapshot {
         Snapshot {
             segments,
+            lazy: Vec::new(),
             chunks,
             bucket_count,
         }
     }
 
-    /// The segments in the snapshot.
-    pub fn segments(&self) -> &[Arc<SegmentReader>] {
-        &self.segments
+    pub(crate) fn with_lazy_segments(mut self, lazy: Vec<Arc<LazySegment>>) -> Snapshot {
+        self.lazy = lazy;
+        self
+    }
+
+    /// Every segment in the snapshot, opened (a read-only store's segments are opened here if
+    /// no plan opened them yet).
+    pub fn segments(&self) -> Result<Vec<Arc<SegmentReader>>> {
+        let mut out = self.segments.clone();
+        for s in &self.lazy {
+            out.push(s.reader()?);
+        }
+        Ok(out)
+    }
+
+    /// Segments in the snapshot.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len() + self.lazy.len()
     }
 
     /// The memtable chunks in the snapshot.
@@ -172,6 +192,7 @@ impl Snapshot {
     /// Rows in the snapshot.
     pub fn rows(&self) -> u64 {
         self.segments.iter().map(|s| s.rows()).sum::<u64>()
+            + self.lazy.iter().map(|s| s.rows()).sum::<u64>()
             + self.chunks.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
     }
 
@@ -187,28 +208,45 @@ impl Snapshot {
             }
         }
         let (ts_lo, ts_hi) = filter.ts_bounds();
+        let may_match = |partition: PartitionKey, (min_ts, max_ts): (i64, i64)| {
+            filter.partition_may_match(partition, self.bucket_count)
+                && max_ts >= ts_lo
+                && min_ts <= ts_hi
+        };
         for segment in &self.segments {
             let footer = segment.footer();
-            if !filter.partition_may_match(footer.partition, self.bucket_count)
-                || footer.max_ts < ts_lo
-                || footer.min_ts > ts_hi
-            {
-                continue;
+            if may_match(footer.partition, (footer.min_ts, footer.max_ts)) {
+                plan_blocks(segment, filter, ctx, &mut units)?;
             }
-            let Some(block_checks) = segment_checks(segment, filter, ctx)? else {
-                continue;
-            };
-            for b in 0..segment.block_count() {
-                if block_may_match(segment, b, &block_checks)? {
-                    units.push(ScanUnit::Block {
-                        segment: Arc::clone(segment),
-                        block: b,
-                    });
-                }
+        }
+        for lazy in &self.lazy {
+            if may_match(lazy.partition(), lazy.ts_range()) {
+                plan_blocks(&lazy.reader()?, filter, ctx, &mut units)?;
             }
         }
         Ok(units)
     }
+}
+
+/// Adds the blocks of `segment` that may hold a row matching `filter`.
+fn plan_blocks(
+    segment: &Arc<SegmentReader>,
+    filter: &ScanFilter,
+    ctx: &mut ReadContext,
+    units: &mut Vec<ScanUnit>,
+) -> Result<()> {
+    let Some(block_checks) = segment_checks(segment, filter, ctx)? else {
+        return Ok(());
+    };
+    for b in 0..segment.block_count() {
+        if block_may_match(segment, b, &block_checks)? {
+            units.push(ScanUnit::Block {
+                segment: Arc::clone(segment),
+                block: b,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A per-block test derived from the filter for one segment.

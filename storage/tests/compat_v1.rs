@@ -65,7 +65,7 @@ fn a_version_1_store_opens_and_reads_back_its_events() {
         Store::open(tmp.path(), StoreOptions::default()).unwrap(),
     ] {
         let snapshot = store.snapshot();
-        assert!(!snapshot.segments().is_empty(), "the fixture has segments");
+        assert!(snapshot.segment_count() > 0, "the fixture has segments");
         assert!(
             !snapshot.memtable_chunks().is_empty(),
             "the fixture has WAL rows"

@@ -20,7 +20,7 @@
 //! All arithmetic wraps, so every `i64` from `MIN` to `MAX` round-trips. Bit packing is
 //! [`super::bitpack`]'s; a block's row count is not stored, the caller passes it to the decoder.
 //!
-//! Why per-block widths: a segment block is sorted by (campaign, ts), so its timestamps climb
+//! Why per-block widths: a segment block is sorted by (event type, campaign, ts), so its timestamps climb
 //! in small steps within a campaign and jump back at each campaign change; one jump would set
 //! the width of every delta, but with a width per 64 deltas it only widens its own block.
 //! Likewise a money column of small amounts and zeros keeps narrow blocks around a rare large

@@ -3,7 +3,7 @@
 //! Every flush writes one segment per partition it touched, so a busy day accumulates many
 //! small segments, each with its own footer, dictionaries and per-query planning cost. When a
 //! partition holds at least [`crate::StoreOptions::compact_min_segments`] segments, they are
-//! read, merged (the rows re-sorted by campaign_id, ts) and written as one segment; the manifest
+//! read, merged (the rows re-sorted in segment order) and written as one segment; the manifest
 //! replacement that swaps them is the commit point.
 //!
 //! Crash windows, each safe, using the same mechanisms as a flush:
@@ -11,6 +11,10 @@
 //!   orphan; the inputs are still live;
 //! - after the manifest replacement: the inputs are no longer listed; if the process dies before
 //!   deleting them, the next open deletes them as orphans.
+//!
+//! [`crate::Store::compact_all`] merges every partition of two or more segments, whatever the
+//! threshold: what ClickHouse's `OPTIMIZE TABLE ... FINAL` does for its parts, run by `adstore
+//! compact` after a bulk load, so queries plan and scan one segment per partition.
 //!
 //! Queries holding a snapshot keep reading the inputs: their files are unlinked, not truncated,
 //! and the mappings stay valid until the snapshot is dropped. The dedup index maps ids to
@@ -24,9 +28,10 @@ use crate::partition::PartitionKey;
 use crate::segment::{ReadContext, SegmentId, SegmentReader, write_segment};
 use crate::store::{SEGMENTS_DIR, Shared, Version};
 
-/// Compacts every partition with enough segments; returns the number of segments merged away.
-pub(crate) fn compact(shared: &Shared) -> Result<usize> {
-    let min = shared.options.compact_min_segments.max(2);
+/// Compacts every partition with at least `min_segments` segments (at least 2); returns the
+/// number of segments merged away.
+pub(crate) fn compact(shared: &Shared, min_segments: usize) -> Result<usize> {
+    let min = min_segments.max(2);
     let candidates: Vec<(PartitionKey, Vec<Arc<SegmentReader>>)> = shared
         .version
         .read()

@@ -1,7 +1,7 @@
 //! Segment files: immutable, columnar, one per flush of a partition.
 //!
-//! Implements `docs/FORMAT.md`, "Segment file". Rows are sorted by (campaign_id, ts, event_id) and
-//! cut into blocks of a fixed row count; each column of each block is encoded (see [`crate::codec`]),
+//! Implements `docs/FORMAT.md`, "Segment file". Rows are sorted by (event_type, campaign_id, ts,
+//! event_id) and cut into blocks of a fixed row count; each column of each block is encoded (see [`crate::codec`]),
 //! zstd-compressed when that shrinks it, and framed with its own CRC. The footer holds the block
 //! index with min/max per block, the per-column dictionaries, bloom filters per block for event_id
 //! and user_id, and the segment's event ids sorted, for exact dedup confirmation.
@@ -10,9 +10,11 @@
 //! - [`footer`]: [`Footer`], its serializer and parser.
 //! - [`writer`]: [`write_segment`], from an [`crate::EventBatch`] to a durable file.
 //! - [`reader`]: [`SegmentReader`], over a memory-mapped file; every byte it hands out was CRC-checked.
+//! - [`lazy`]: [`LazySegment`], a manifest entry opened on first use (read-only stores).
 
 pub mod footer;
 pub mod format;
+pub mod lazy;
 pub mod reader;
 pub mod writer;
 
@@ -22,6 +24,7 @@ mod tests;
 use std::fmt;
 
 pub use footer::{BlockMeta, Footer};
+pub use lazy::LazySegment;
 pub use reader::{ColumnData, ReadContext, SegmentReader};
 pub use writer::{SegmentOptions, write_segment};
 

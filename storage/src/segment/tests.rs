@@ -109,13 +109,10 @@ proptest! {
     ) {
         let (_dir, reader) = write(&events, block_rows);
         let mut expected = events.clone();
-        expected.sort_by(|a, b| {
-            a.campaign_id.cmp(&b.campaign_id).then(a.ts.cmp(&b.ts)).then_with(|| a.event_id.cmp(&b.event_id))
-        });
+        let key = |e: &Event| (e.event_type.code(), e.campaign_id.clone(), e.ts, e.event_id.clone());
         let got = read_all(&reader);
-        // Rows with equal sort keys may come in either order; compare as sorted sets of rows
-        // after checking that the sort key order holds.
-        prop_assert!(got.windows(2).all(|w| (&w[0].campaign_id, w[0].ts) <= (&w[1].campaign_id, w[1].ts)));
+        // The segment order: (event_type, campaign_id, ts, event_id).
+        prop_assert!(got.windows(2).all(|w| key(&w[0]) <= key(&w[1])));
         let mut got_sorted = got;
         got_sorted.sort();
         expected.sort();

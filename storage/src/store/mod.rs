@@ -31,7 +31,7 @@ use crate::lock::WriterLock;
 use crate::manifest::Manifest;
 use crate::memtable::Memtable;
 use crate::partition::PartitionKey;
-use crate::segment::SegmentReader;
+use crate::segment::{LazySegment, SegmentReader};
 use crate::snapshot::Snapshot;
 use crate::wal::WalWriter;
 
@@ -83,6 +83,9 @@ pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     pub(crate) counters: Counters,
     pub(crate) last_flush_error: Mutex<Option<String>>,
+    /// A read-only store's segments, opened on first use; empty for a writer, whose segments
+    /// are all open in `version`.
+    pub(crate) lazy_segments: Vec<Arc<LazySegment>>,
 }
 
 /// An open adstore data directory.
@@ -222,7 +225,18 @@ impl Store {
         if self.shared.read_only {
             return Err(crate::Error::ReadOnly("compact"));
         }
-        crate::compaction::compact(&self.shared)
+        crate::compaction::compact(&self.shared, self.shared.options.compact_min_segments)
+    }
+
+    /// Merges the segments of every partition holding two or more into one segment (as
+    /// ClickHouse's `OPTIMIZE TABLE ... FINAL` merges parts): after a bulk load, queries then
+    /// plan, open and scan one segment per partition. Returns how many segments were merged
+    /// away. Each partition is held in memory while it is merged.
+    pub fn compact_all(&self) -> crate::Result<usize> {
+        if self.shared.read_only {
+            return Err(crate::Error::ReadOnly("compact"));
+        }
+        crate::compaction::compact(&self.shared, 2)
     }
 
     /// Drops every partition of a UTC day before `first_kept_day` (days since the epoch); returns
@@ -252,6 +266,7 @@ impl Store {
         drop(state);
         let segments = version.segments.values().flatten().cloned().collect();
         Snapshot::new(segments, chunks, self.shared.bucket_count)
+            .with_lazy_segments(self.shared.lazy_segments.clone())
     }
 
     /// Current figures.
@@ -278,13 +293,23 @@ impl Store {
             wal_fsyncs: shared.wal.as_ref().map_or(0, |w| w.fsync_stats().0),
             ..StoreStats::default()
         };
+        // (rows, segments, bytes) per partition.
+        let mut partitions: BTreeMap<PartitionKey, (u64, usize, u64)> = BTreeMap::new();
         for (key, segs) in &version.segments {
-            let rows: u64 = segs.iter().map(|s| s.rows()).sum();
-            let bytes: u64 = segs.iter().map(|s| s.file_len()).sum();
+            let p = partitions.entry(*key).or_default();
+            for s in segs {
+                *p = (p.0 + s.rows(), p.1 + 1, p.2 + s.file_len());
+            }
+        }
+        for s in &shared.lazy_segments {
+            let p = partitions.entry(s.partition()).or_default();
+            *p = (p.0 + s.rows(), p.1 + 1, p.2 + s.bytes());
+        }
+        for (key, (rows, segments, bytes)) in partitions {
             stats.segment_rows += rows;
-            stats.segments += segs.len();
+            stats.segments += segments;
             stats.segment_bytes += bytes;
-            stats.partitions.push((*key, rows, segs.len(), bytes));
+            stats.partitions.push((key, rows, segments, bytes));
         }
         if let Ok(files) = crate::wal::list_wal_files(&shared.dir.join(WAL_DIR)) {
             stats.wal_bytes = files

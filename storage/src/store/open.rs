@@ -17,7 +17,8 @@ use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::memtable::{Memtable, event_id_hash};
 use crate::partition::{PartitionKey, campaign_bucket};
 use crate::schema::day_of;
-use crate::segment::{ReadContext, SegmentId, SegmentReader};
+use crate::segment::lazy::check_against_manifest;
+use crate::segment::{LazySegment, ReadContext, SegmentId, SegmentReader};
 use crate::wal::{Lsn, WalFileContents, WalWriter, list_wal_files, read_wal_file};
 
 /// Opens for writing: takes the lock, repairs what a crash left, replays the WAL.
@@ -209,7 +210,12 @@ fn try_open_read_only(dir: &Path) -> Result<Option<Shared>> {
             dir.display()
         )));
     };
-    let segments = open_segments(&dir.join(SEGMENTS_DIR), &manifest)?;
+    // Listed, not opened: a query opens the segments its pruning keeps (segment::lazy).
+    let lazy: Vec<Arc<LazySegment>> = manifest
+        .segments
+        .iter()
+        .map(|e| Arc::new(LazySegment::new(e.clone(), dir)))
+        .collect();
     let files = list_wal_files(&dir.join(WAL_DIR))?;
     if !files
         .iter()
@@ -246,19 +252,21 @@ fn try_open_read_only(dir: &Path) -> Result<Option<Shared>> {
     if Manifest::load(dir)?.as_ref() != Some(&manifest) {
         return Ok(None);
     }
-    Ok(Some(new_shared(
+    let mut shared = new_shared(
         dir,
         StoreOptions {
             background_flush: false,
             ..StoreOptions::default()
         },
         &manifest,
-        segments,
+        BTreeMap::new(),
         memtable,
         DedupIndex::new(0, 64),
         None,
         true,
-    )))
+    );
+    shared.lazy_segments = lazy;
+    Ok(Some(shared))
 }
 
 /// Fails when `wal_dir` or `segments_dir` holds a WAL file or a segment: see [`open_writer`].
@@ -398,6 +406,7 @@ fn new_shared(
         stop: AtomicBool::new(false),
         counters: Counters::default(),
         last_flush_error: Mutex::new(None),
+        lazy_segments: Vec::new(),
     }
 }
 
@@ -435,19 +444,7 @@ fn open_segments(
             });
         }
         let reader = SegmentReader::open(&path, entry.id)?;
-        if reader.partition() != entry.partition || reader.rows() != entry.rows {
-            return Err(Error::Corrupt {
-                path,
-                offset: None,
-                reason: format!(
-                    "footer says partition {} with {} rows, manifest says {} with {}",
-                    reader.partition(),
-                    reader.rows(),
-                    entry.partition,
-                    entry.rows
-                ),
-            });
-        }
+        check_against_manifest(&reader, entry)?;
         out.entry(entry.partition)
             .or_default()
             .push(Arc::new(reader));
