@@ -51,6 +51,8 @@ def main() -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(f"  {load['seconds']:.1f} s, {load['rows_read'] / load['seconds']:,.0f} rows/s, "
           f"peak RSS {mib(load['peak_rss'])}", flush=True)
+    load["compact_seconds"] = ad.compact()
+    print(f"  adstore compact {load['compact_seconds']:.1f} s", flush=True)
 
     grpc_client.generate_stubs(REPO, os.path.join(a.work, "pyproto"))
     server = Server(a.adstore, store, os.path.join(a.work, "serve.log"))

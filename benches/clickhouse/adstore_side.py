@@ -73,6 +73,12 @@ class Adstore:
         stats.update(seconds=seconds, peak_rss=rss, bytes=sum(os.path.getsize(f) for f in files))
         return stats
 
+    def compact(self) -> float:
+        """`adstore compact`: every partition merged into one segment (ClickHouse's OPTIMIZE
+        TABLE ... FINAL). Seconds, whole process."""
+        _, _, seconds, _ = run_with_rusage([self.binary, "compact", "--data", self.data])
+        return seconds
+
     def ingest_client(self, addr: str, files: list[str]) -> dict:
         """`adstore ingest --server ADDR`: the CLI as an ingestion agent (Append requests with a
         producer id and sequence); wall time of the client process."""

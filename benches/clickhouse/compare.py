@@ -173,6 +173,10 @@ def main() -> int:
             report.ch_native_checked = ch.call("load_native_json_checked", data_dir,
                                                ts_max_ms * 1000)
             report.ch_optimize_seconds = ch.call("optimize")
+            if "compact" in commands:
+                report.ad_compact_seconds = ad.compact()
+                print(f"  adstore compact {report.ad_compact_seconds:.2f} s, ClickHouse OPTIMIZE "
+                      f"FINAL {report.ch_optimize_seconds:.2f} s", flush=True)
         report.ch_disk = ch.call("disk")
         report.ad_disk = ad.disk_bytes()
 
@@ -268,8 +272,11 @@ def start_grpc(a, data_dir: str, report, problems: list[str]):
         load = grpc_client.append_files(server.grpc, files)
         report.grpc_load = load
         load["flush_seconds"] = grpc_client.flush(server.grpc)
+        # As after the CLI ingest (and ClickHouse's OPTIMIZE FINAL): one segment per partition.
+        load["compact_seconds"] = grpc_client.compact(server.grpc)
         print(f"  {load['seconds']:.2f} s, {load['requests']} requests; "
-              f"then Flush {load['flush_seconds']:.2f} s", flush=True)
+              f"then Flush {load['flush_seconds']:.2f} s, Compact {load['compact_seconds']:.2f} s",
+              flush=True)
         for p in check_totals("gRPC Append", {"all": load}, report.truth):
             problems.append(p)
         g.client = grpc_client.SqlClient(server.grpc)

@@ -132,6 +132,18 @@ def append_files(addr: str, files: list[str], producer: str = "bench-agent") -> 
             "rows_read": resp.accepted + resp.duplicates + sum(rejected.values())}
 
 
+def compact(addr: str) -> float:
+    """`AdminService.Compact`: flush, then every partition merged into one segment. Seconds."""
+    import grpc
+
+    pb = importlib.import_module("adstore.v1.admin_pb2")
+    stub_mod = importlib.import_module("adstore.v1.admin_pb2_grpc")
+    with grpc.insecure_channel(addr) as channel:
+        started = time.perf_counter()
+        stub_mod.AdminServiceStub(channel).Compact(pb.CompactRequest(), timeout=3600)
+        return time.perf_counter() - started
+
+
 def flush(addr: str) -> float:
     """`AdminService.Flush`: the memtables to segments, as after `adstore ingest`. Seconds."""
     import grpc

@@ -49,6 +49,7 @@ class Report:
         self.ch_native_json: dict | None = None
         self.ch_native_checked: dict | None = None
         self.ch_optimize_seconds = 0.0
+        self.ad_compact_seconds = 0.0
         self.ch_disk: dict = {}
         self.ad_disk: dict = {}
         self.params: dict = {}
@@ -203,6 +204,10 @@ class Report:
         if self.ch_optimize_seconds:
             out.append(f"CH's OPTIMIZE TABLE events FINAL after the ingest ({self.ch_optimize_seconds:.1f} s) "
                        "is not in its ingest time; queries run on the merged parts.")
+        if self.ad_compact_seconds:
+            out.append(f"Likewise `adstore compact` after the ingest ({self.ad_compact_seconds:.1f} s; "
+                       "gRPC: AdminService.Compact after the Flush) is not in adstore's ingest "
+                       "time; queries run on one segment per partition.")
         if self.times:
             out.append("adstore CLI times are whole processes (`adstore query`: start, open the "
                        "store read-only, run, print JSON); ClickHouse runs in-process in a warm "
