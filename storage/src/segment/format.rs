@@ -23,8 +23,9 @@ pub const BLOCK_HEADER_LEN: usize = 12;
 pub const BLOCK_CRC_LEN: usize = 4;
 
 /// Default rows per block: small enough for min/max and bloom pruning to skip most of a segment
-/// on a one-campaign or one-user query, large enough for zstd and per-block overheads to fade.
-pub const DEFAULT_BLOCK_ROWS: u32 = 16_384;
+/// on a one-campaign or one-user query (docs/FORMAT.md, "Segment file", for the figures), large
+/// enough for zstd and per-block overheads to fade.
+pub const DEFAULT_BLOCK_ROWS: u32 = 8_192;
 /// Default event ids per sorted-key block.
 pub const KEYS_PER_KEY_BLOCK: usize = 1024;
 /// Default bloom bits per key (about 1 % false positives, see [`crate::bloom`]).
