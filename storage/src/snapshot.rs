@@ -122,6 +122,27 @@ impl ScanUnit {
             }
         }
     }
+
+    /// Like [`ScanUnit::read`], for a caller that will look at the rows `sel` (ascending) only:
+    /// a plain string column may then hold empty strings in the other rows. For event_id in a
+    /// segment block that spares decoding the segment's whole sorted key set.
+    pub fn read_for_rows(
+        &self,
+        columns: &[ColumnId],
+        sel: &[u32],
+        ctx: &mut ReadContext,
+    ) -> Result<Vec<ColumnData>> {
+        match self {
+            ScanUnit::Block { segment, block } => columns
+                .iter()
+                .map(|&c| match c {
+                    ColumnId::EventId => segment.read_event_ids_of_rows(*block, sel, ctx),
+                    c => segment.read_block(c, *block, ctx),
+                })
+                .collect(),
+            ScanUnit::Memtable { .. } => self.read(columns, ctx),
+        }
+    }
 }
 
 fn memtable_column(batch: &EventBatch, col: ColumnId) -> ColumnData {

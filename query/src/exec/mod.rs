@@ -208,7 +208,8 @@ fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
         if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
             continue;
         }
-        cols.read_more(unit, scan.other_columns, &mut ctx)?;
+        // Every consumer reads the masked rows only (row selection, groups, aggregates).
+        cols.read_more_masked(unit, scan.other_columns, mask.as_deref(), &mut ctx)?;
         let produced = partial.add_unit(&cols, mask.as_deref(), &mut cache, i)? as u64;
         if produced > 0 {
             let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;

@@ -38,10 +38,28 @@ impl UnitColumns {
         columns: &[ColumnId],
         ctx: &mut ReadContext,
     ) -> Result<()> {
+        self.read_more_masked(unit, columns, None, ctx)
+    }
+
+    /// [`UnitColumns::read_more`] for a caller that reads only the rows where `mask` holds (all
+    /// when `None`): event_id may then be decoded for those rows only (the others are empty),
+    /// which spares decoding a segment's whole sorted key set for a few matching rows.
+    pub fn read_more_masked(
+        &mut self,
+        unit: &ScanUnit,
+        columns: &[ColumnId],
+        mask: Option<&[bool]>,
+        ctx: &mut ReadContext,
+    ) -> Result<()> {
         if columns.is_empty() {
             return Ok(());
         }
-        let data = unit.read(columns, ctx)?;
+        let data = match mask {
+            Some(m) if columns.contains(&ColumnId::EventId) => {
+                unit.read_for_rows(columns, &super::rows::selection(Some(m), m.len()), ctx)?
+            }
+            _ => unit.read(columns, ctx)?,
+        };
         let rows = self.rows;
         for (&c, d) in columns.iter().zip(data) {
             if d.len() != rows {

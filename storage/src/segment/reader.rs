@@ -354,6 +354,87 @@ impl SegmentReader {
         decoded.map_err(|e| self.codec(&what, e))
     }
 
+    /// The event ids of the rows `sel` (ascending) of block `b`, in a column of the block's full
+    /// length whose other rows are empty strings. Only the sorted-key blocks holding those ids
+    /// are decoded (unless the whole sorted key set is already decoded): for a selective query
+    /// (one user's events) that is a few key blocks instead of every id of the segment.
+    pub fn read_event_ids_of_rows(
+        &self,
+        b: u32,
+        sel: &[u32],
+        ctx: &mut ReadContext,
+    ) -> Result<ColumnData> {
+        let rows = self.footer.rows_in_block(b);
+        let meta = *self.block_meta(ColumnId::EventId, b);
+        let what = format!("{} block {b}", ColumnId::EventId);
+        let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
+        let mut ranks = Vec::with_capacity(rows);
+        ints::decode_u32(raw, rows, &mut ranks)
+            .and_then(|n| check_len(n, raw.len()))
+            .map_err(|e| self.codec(&what, e))?;
+        let cached = self.sorted_keys.get().cloned();
+        // First rank of each key block, to find the block holding a rank.
+        let mut starts = Vec::with_capacity(self.footer.key_blocks.len());
+        let mut total = 0u64;
+        for kb in &self.footer.key_blocks {
+            starts.push(total);
+            total += u64::from(kb.keys);
+        }
+        let mut decoded: Vec<(usize, StringColumn)> = Vec::new();
+        let mut out = StringColumn::with_capacity(rows, sel.len() * 36);
+        let mut next = sel.iter().peekable();
+        for (row, &rank) in ranks.iter().enumerate() {
+            if next.next_if(|&&r| r as usize == row).is_none() {
+                out.push("");
+                continue;
+            }
+            if u64::from(rank) >= total {
+                return Err(self.codec(
+                    &what,
+                    CodecError::CodeOutOfRange {
+                        code: rank,
+                        dict_len: usize::try_from(total).unwrap_or(usize::MAX),
+                    },
+                ));
+            }
+            if let Some(keys) = &cached {
+                out.push(keys.get(rank as usize));
+                continue;
+            }
+            let kb = starts.partition_point(|&s| s <= u64::from(rank)) - 1;
+            let at = match decoded.iter().position(|(i, _)| *i == kb) {
+                Some(at) => at,
+                None => {
+                    decoded.push((kb, self.key_block(kb, ctx)?));
+                    decoded.len() - 1
+                }
+            };
+            let keys = &decoded[at].1;
+            let offset = usize::try_from(u64::from(rank) - starts[kb]).unwrap_or(usize::MAX);
+            if offset >= keys.len() {
+                return Err(Error::Corrupt {
+                    path: self.path.clone(),
+                    offset: None,
+                    reason: format!("event-id key block {kb} holds {} keys", keys.len()),
+                });
+            }
+            out.push(keys.get(offset));
+        }
+        Ok(ColumnData::Strings(out))
+    }
+
+    /// Decodes sorted-key block `i`.
+    fn key_block(&self, i: usize, ctx: &mut ReadContext) -> Result<StringColumn> {
+        let kb = &self.footer.key_blocks[i];
+        let what = format!("event-id key block {i}");
+        let raw = self.block_bytes(kb.offset, kb.len, &what, ctx)?;
+        let mut keys = StringColumn::with_capacity(kb.keys as usize, raw.len());
+        strings::decode_strings(raw, kb.keys as usize, &mut keys)
+            .and_then(|n| check_len(n, raw.len()))
+            .map_err(|e| self.codec(&what, e))?;
+        Ok(keys)
+    }
+
     /// Whether block `b` may hold a row whose `col` (a bloom column) hashes to `hash`. `true` for
     /// columns without blooms.
     pub fn bloom_may_contain(&self, col: ColumnId, b: u32, hash: u64) -> Result<bool> {
@@ -394,13 +475,7 @@ impl SegmentReader {
         if idx == 0 {
             return Ok(false);
         }
-        let kb = &blocks[idx - 1];
-        let what = format!("event-id key block {}", idx - 1);
-        let raw = self.block_bytes(kb.offset, kb.len, &what, ctx)?;
-        let mut keys = StringColumn::with_capacity(kb.keys as usize, raw.len());
-        strings::decode_strings(raw, kb.keys as usize, &mut keys)
-            .and_then(|n| check_len(n, raw.len()))
-            .map_err(|e| self.codec(&what, e))?;
+        let keys = self.key_block(idx - 1, ctx)?;
         let (mut lo, mut hi) = (0usize, keys.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
@@ -436,14 +511,8 @@ impl SegmentReader {
 
     /// Every sorted event id (for rebuilding the dedup index on open).
     pub fn for_each_event_id(&self, ctx: &mut ReadContext, mut f: impl FnMut(&str)) -> Result<()> {
-        for (i, kb) in self.footer.key_blocks.iter().enumerate() {
-            let what = format!("event-id key block {i}");
-            let raw = self.block_bytes(kb.offset, kb.len, &what, ctx)?;
-            let mut keys = StringColumn::with_capacity(kb.keys as usize, raw.len());
-            strings::decode_strings(raw, kb.keys as usize, &mut keys)
-                .and_then(|n| check_len(n, raw.len()))
-                .map_err(|e| self.codec(&what, e))?;
-            keys.iter().for_each(&mut f);
+        for i in 0..self.footer.key_blocks.len() {
+            self.key_block(i, ctx)?.iter().for_each(&mut f);
         }
         Ok(())
     }

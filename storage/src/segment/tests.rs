@@ -243,3 +243,58 @@ fn every_flipped_byte_of_a_segment_is_detected() {
         );
     }
 }
+
+#[test]
+fn event_ids_of_selected_rows_match_the_whole_block_with_and_without_the_key_cache() {
+    // 3,000 ids: two sorted-key blocks of 1,024 and a shorter one; row blocks of 700.
+    let events: Vec<Event> = (0..3000)
+        .map(|i| {
+            let id = format!(
+                "{:08x}",
+                (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32
+            );
+            EventRef::new(&id, EventType::Impression, i, "cmp-1").to_owned_event()
+        })
+        .collect();
+    let (_dir, expected) = write(&events, 700);
+    let (_dir2, reader) = write(&events, 700);
+    assert!(reader.footer().key_blocks.len() > 2);
+    let mut ctx = ReadContext::new().unwrap();
+    let strings = |d: ColumnData| match d {
+        ColumnData::Strings(s) => s,
+        other => panic!("event_id decodes as plain strings, not {other:?}"),
+    };
+    // First with only the needed key blocks decoded, then with the whole key set cached.
+    for cached in [false, true] {
+        if cached {
+            reader.sorted_keys(&mut ctx).unwrap();
+        }
+        for b in 0..reader.block_count() {
+            let full = strings(expected.read_block(ColumnId::EventId, b, &mut ctx).unwrap());
+            let rows = full.len() as u32;
+            let selections: [Vec<u32>; 5] = [
+                vec![],
+                vec![0],
+                vec![rows - 1],
+                (0..rows).step_by(97).collect(),
+                (0..rows).collect(),
+            ];
+            for sel in selections {
+                let got = strings(reader.read_event_ids_of_rows(b, &sel, &mut ctx).unwrap());
+                assert_eq!(got.len(), full.len());
+                for r in 0..rows {
+                    let want = if sel.contains(&r) {
+                        full.get(r as usize)
+                    } else {
+                        ""
+                    };
+                    assert_eq!(
+                        got.get(r as usize),
+                        want,
+                        "cached {cached} block {b} row {r}"
+                    );
+                }
+            }
+        }
+    }
+}
