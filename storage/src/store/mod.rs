@@ -164,7 +164,10 @@ impl Store {
     }
 
     /// Opens an existing store read-only: no lock, no file created, changed or removed. Sees every
-    /// event acknowledged before the call (segments and WAL).
+    /// event acknowledged before the call (segments and WAL). Segments are listed, not opened:
+    /// each is mapped and checked by the first plan that keeps it (`segment::lazy`), so a plan
+    /// can fail with [`crate::Error::StaleSnapshot`] when a writer merged a segment away since:
+    /// open again.
     pub fn open_read_only(dir: impl AsRef<Path>) -> crate::Result<Store> {
         let shared = open::open_read_only(dir.as_ref())?;
         Ok(Store {
