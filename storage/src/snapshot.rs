@@ -3,12 +3,12 @@
 //! A snapshot is a list of `Arc`s (segments, memtable chunks): taking one copies no row, and a
 //! flush or compaction running meanwhile does not change what it sees. A read-only store's
 //! segments are [`LazySegment`]s, opened by the first plan whose partition and time-range
-//! pruning keeps them. [`Snapshot::plan`] prunes
-//! by partition (day from the time range, campaign bucket from a campaign filter), by segment
-//! time range, by block min/max (integers, and dictionary codes, which are ordered like the
-//! strings), by dictionary membership and by per-block bloom filters for `=`/`IN` on event_id and
-//! user_id. Pruning is conservative: it may keep a block with no matching row, never skip one
-//! with a matching row. Filters are applied to rows by the query engine, not here.
+//! pruning keeps them. [`Snapshot::plan`] prunes by partition (day from the time range,
+//! campaign bucket from a campaign filter), by segment time range, by block min/max (integers,
+//! and dictionary codes, which are ordered like the strings), by dictionary membership and by
+//! per-block bloom filters for `=`/`IN` on event_id and user_id. Pruning is conservative: it
+//! may keep a block with no matching row, never skip one with a matching row. Filters are
+//! applied to rows by the query engine, not here.
 
 use std::sync::Arc;
 

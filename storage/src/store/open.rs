@@ -211,10 +211,13 @@ fn try_open_read_only(dir: &Path) -> Result<Option<Shared>> {
         )));
     };
     // Listed, not opened: a query opens the segments its pruning keeps (segment::lazy).
-    let lazy: Vec<Arc<LazySegment>> = manifest
-        .segments
-        .iter()
-        .map(|e| Arc::new(LazySegment::new(e.clone(), dir)))
+    // In a writer's order (by partition, then as listed), so that scans visit blocks in the
+    // same order on both sides (a LIMIT without ORDER BY takes the first rows of that order).
+    let mut entries = manifest.segments.clone();
+    entries.sort_by_key(|e| e.partition);
+    let lazy: Vec<Arc<LazySegment>> = entries
+        .into_iter()
+        .map(|e| Arc::new(LazySegment::new(e, dir)))
         .collect();
     let files = list_wal_files(&dir.join(WAL_DIR))?;
     if !files
