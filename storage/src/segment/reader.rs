@@ -600,7 +600,7 @@ impl SegmentReader {
 
     /// The checked, decompressed payload of the framed block at `offset`.
     fn block_bytes<'c>(
-        &self,
+        &'c self,
         offset: u64,
         len: u32,
         what: &str,
@@ -647,6 +647,16 @@ impl SegmentReader {
                 "{what}: payload is {} bytes, header says {stored_len}",
                 payload.len()
             )));
+        }
+        if compression == Compression::None {
+            // Read in place: the mapping outlives the context's borrow.
+            if payload.len() != raw_len {
+                return Err(corrupt(format!(
+                    "{what}: raw block of {} bytes, header says {raw_len}",
+                    payload.len()
+                )));
+            }
+            return Ok(payload);
         }
         ctx.decompressor
             .decompress(compression, payload, raw_len, &mut ctx.raw)
