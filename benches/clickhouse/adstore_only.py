@@ -6,6 +6,9 @@ warm gRPC channel to `adstore serve` and as `adstore query` processes. Nothing t
 answers with here: compare.py is the check.
 
     benches/clickhouse/.venv/bin/python benches/clickhouse/adstore_only.py --impressions 50000000
+
+`--reuse-store` runs the queries again on the store of the last run (another build of adstore,
+the same data), without generating or ingesting anything.
 """
 
 import argparse
@@ -36,23 +39,30 @@ def main() -> int:
     p.add_argument("--work", default=os.path.join(REPO, "target", "adstore-only-bench"))
     p.add_argument("--adstore", default=os.path.join(REPO, "target", "release", "adstore"))
     p.add_argument("--keep-data", action="store_true", help="keep the generated files")
+    p.add_argument("--reuse-store", action="store_true",
+                   help="only the queries, on the store of the last run in --work")
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
     data_dir = os.path.join(a.work, f"gen-{a.impressions}")
     store = os.path.join(a.work, "adstore-data")
-    shutil.rmtree(store, ignore_errors=True)
     ad = Adstore(a.adstore, store)
-    truth = generate(ad, data_dir, a.impressions)
-    files = sorted(os.path.join(data_dir, f) for f in truth["files"])
-    print(f"adstore ingest of {len(files)} files ...", flush=True)
-    load = ad.ingest(files, int((datetime.datetime.now().timestamp() + 86_400) * 1000))
-    problems = check_totals("adstore ingest", {"all": load}, truth)
-    if not a.keep_data:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    print(f"  {load['seconds']:.1f} s, {load['rows_read'] / load['seconds']:,.0f} rows/s, "
-          f"peak RSS {mib(load['peak_rss'])}", flush=True)
-    load["compact_seconds"] = ad.compact()
-    print(f"  adstore compact {load['compact_seconds']:.1f} s", flush=True)
+    problems: list[str] = []
+    if a.reuse_store and os.path.isdir(store):
+        print(f"reusing the store {store}: ingest not measured", flush=True)
+        load = {}
+    else:
+        shutil.rmtree(store, ignore_errors=True)
+        truth = generate(ad, data_dir, a.impressions)
+        files = sorted(os.path.join(data_dir, f) for f in truth["files"])
+        print(f"adstore ingest of {len(files)} files ...", flush=True)
+        load = ad.ingest(files, int((datetime.datetime.now().timestamp() + 86_400) * 1000))
+        problems += check_totals("adstore ingest", {"all": load}, truth)
+        if not a.keep_data:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        print(f"  {load['seconds']:.1f} s, {load['rows_read'] / load['seconds']:,.0f} rows/s, "
+              f"peak RSS {mib(load['peak_rss'])}", flush=True)
+        load["compact_seconds"] = ad.compact()
+        print(f"  adstore compact {load['compact_seconds']:.1f} s", flush=True)
 
     grpc_client.generate_stubs(REPO, os.path.join(a.work, "pyproto"))
     server = Server(a.adstore, store, os.path.join(a.work, "serve.log"))
