@@ -105,6 +105,23 @@ fn ingest_and_query_over_grpc_from_the_cli() {
     ]);
     assert!(ok, "{err}");
     assert_eq!(json.trim(), format!("{{\"n\":{accepted_total}}}"));
+    // Without ORDER BY, LIMIT takes the first rows in storage order: the same rows from the
+    // server and from a read-only open of its directory beside it.
+    let first_rows = "SELECT event_id, ts FROM events LIMIT 9";
+    let (ok, remote, err) = adstore(&[
+        "query",
+        "--server",
+        &server.grpc,
+        "--format",
+        "csv",
+        first_rows,
+    ]);
+    assert!(ok, "{err}");
+    let data_dir = data.path().to_str().unwrap();
+    let (ok, local, err) = adstore(&["query", "--data", data_dir, "--format", "csv", first_rows]);
+    assert!(ok, "{err}");
+    assert_eq!(remote.lines().count(), 10, "{remote}");
+    assert_eq!(local, remote);
     assert!(server.terminate().success());
     let dir = data.path().to_str().unwrap();
     let (ok, out, err) = adstore(&["compact", "--data", dir]);
