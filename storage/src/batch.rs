@@ -582,15 +582,27 @@ impl EventBatch {
     /// except for ties on (campaign_id, ts).
     pub fn sort_permutation(&self) -> Vec<u32> {
         let (_, ranks) = self.campaign_id.dictionary();
-        let n = u32::try_from(self.len()).unwrap_or(u32::MAX);
-        let mut perm: Vec<u32> = (0..n).collect();
-        perm.sort_unstable_by(|&a, &b| {
-            let (a, b) = (a as usize, b as usize);
-            (ranks[a], self.ts[a])
-                .cmp(&(ranks[b], self.ts[b]))
-                .then_with(|| self.event_id.get(a).cmp(self.event_id.get(b)))
+        self.sort_permutation_by_campaign_rank(&ranks)
+    }
+
+    /// [`EventBatch::sort_permutation`], given each row's campaign rank (its code in the sorted
+    /// dictionary of `campaign_id`, as [`StringColumn::dictionary`] returns).
+    pub fn sort_permutation_by_campaign_rank(&self, ranks: &[u32]) -> Vec<u32> {
+        // The keys sit beside the row numbers, so comparisons read one array, not three.
+        let mut keyed: Vec<(u32, i64, u32)> = ranks
+            .iter()
+            .zip(&self.ts)
+            .enumerate()
+            .map(|(row, (&rank, &ts))| (rank, ts, u32::try_from(row).unwrap_or(u32::MAX)))
+            .collect();
+        keyed.sort_unstable_by(|a, b| {
+            (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+                self.event_id
+                    .get(a.2 as usize)
+                    .cmp(self.event_id.get(b.2 as usize))
+            })
         });
-        perm
+        keyed.into_iter().map(|(_, _, row)| row).collect()
     }
 }
 

@@ -72,13 +72,18 @@ fn encode_strings(s: &StringColumn, rows: Option<&[u32]>, out: &mut Vec<u8>) {
                 }),
             );
             out.reserve(end as usize);
+            // Rows kept by dedup come in long runs of consecutive rows: one copy per run.
             let bytes = s.bytes();
-            for &r in rows {
-                let (a, b) = (
-                    offsets[r as usize] as usize,
-                    offsets[r as usize + 1] as usize,
-                );
-                out.extend_from_slice(&bytes[a..b]);
+            let mut i = 0;
+            while i < rows.len() {
+                let first = rows[i] as usize;
+                let mut last = first;
+                i += 1;
+                while i < rows.len() && rows[i] as usize == last + 1 {
+                    last += 1;
+                    i += 1;
+                }
+                out.extend_from_slice(&bytes[offsets[first] as usize..offsets[last + 1] as usize]);
             }
         }
     }
