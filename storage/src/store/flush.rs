@@ -155,6 +155,9 @@ pub(super) fn flush(shared: &Shared) -> Result<u64> {
     Ok(rows)
 }
 
+/// A segment written by a flush: its manifest entry and its open reader.
+type WrittenPartition = (SegmentEntry, Arc<SegmentReader>);
+
 /// Threads writing the segments of one flush.
 const FLUSH_THREADS: usize = 4;
 
@@ -165,7 +168,7 @@ fn write_partitions(
     shared: &Shared,
     segments_dir: &std::path::Path,
     jobs: &[(SegmentId, PartitionKey, &PartitionMemtable)],
-) -> Result<Vec<(SegmentEntry, Arc<SegmentReader>)>> {
+) -> Result<Vec<WrittenPartition>> {
     let write_one = |&(id, key, part): &(SegmentId, PartitionKey, &PartitionMemtable)| {
         let path = segments_dir.join(id.file_name());
         let batch = part.concat();
@@ -193,7 +196,7 @@ fn write_partitions(
         return jobs.iter().map(write_one).collect();
     }
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<(SegmentEntry, Arc<SegmentReader>)>>> =
+    let mut results: Vec<Option<Result<WrittenPartition>>> =
         (0..jobs.len()).map(|_| None).collect();
     let done = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -263,4 +266,78 @@ pub(super) fn delete_wal_before(shared: &Shared, replay_from: u64) -> Result<()>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::batch::{EventBatch, EventRef};
+    use crate::partition::PartitionKey;
+    use crate::schema::EventType;
+    use crate::store::{Store, StoreOptions};
+
+    const DAY_MICROS: i64 = 86_400_000_000;
+
+    /// More partitions than flush threads, so several threads write segments at once.
+    fn many_partitions() -> (EventBatch, Vec<String>) {
+        let ids: Vec<String> = (0..7 * 40 * 3).map(|i| format!("ev-{i:06}")).collect();
+        let campaigns: Vec<String> = (0..40).map(|c| format!("cmp-{c}")).collect();
+        let mut batch = EventBatch::new();
+        for (i, id) in ids.iter().enumerate() {
+            let day = (i / 120) as i64;
+            let ts = 1_763_000_000_000_000 + day * DAY_MICROS + i as i64;
+            let mut e = EventRef::new(id, EventType::Impression, ts, &campaigns[i % 40]);
+            e.cost_micros = i as i64;
+            batch.push(&e);
+        }
+        (batch, ids)
+    }
+
+    #[test]
+    fn a_flush_writes_one_segment_per_partition_in_partition_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (batch, ids) = many_partitions();
+        let buckets = StoreOptions::default().bucket_count;
+        let mut partitions: Vec<PartitionKey> = batch
+            .rows()
+            .map(|e| PartitionKey::of(e.ts, e.campaign_id, buckets))
+            .collect();
+        partitions.sort();
+        partitions.dedup();
+        assert!(partitions.len() > 4 * 4, "{} partitions", partitions.len());
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            assert_eq!(store.append(&batch).unwrap().accepted, ids.len() as u64);
+            store.flush().unwrap();
+            let snap = store.snapshot();
+            assert!(snap.memtable_chunks().is_empty());
+            let segments = snap.segments();
+            let got: Vec<PartitionKey> = segments.iter().map(|s| s.partition()).collect();
+            assert_eq!(got, partitions);
+            // Ids follow partition order, whichever thread wrote which file.
+            assert!(segments.windows(2).all(|w| w[0].id().0 < w[1].id().0));
+            assert_eq!(snap.rows(), ids.len() as u64);
+            // Dedup finds every row in the segments the threads wrote.
+            let again = store.append(&batch).unwrap();
+            assert_eq!((again.accepted, again.duplicates), (0, ids.len() as u64));
+            store.close().unwrap();
+        }
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let snap = store.snapshot();
+        assert_eq!(snap.rows(), ids.len() as u64);
+        assert_eq!(snap.segments().len(), partitions.len());
+        let mut ctx = crate::segment::ReadContext::new().unwrap();
+        let mut seen: Vec<String> = Vec::new();
+        for s in snap.segments() {
+            for b in 0..s.footer().block_count {
+                if let crate::segment::ColumnData::Strings(col) = s
+                    .read_block(crate::schema::ColumnId::EventId, b, &mut ctx)
+                    .unwrap()
+                {
+                    seen.extend(col.iter().map(str::to_owned));
+                }
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, ids);
+    }
 }
