@@ -159,7 +159,7 @@ pub(super) fn flush(shared: &Shared) -> Result<u64> {
 type WrittenPartition = (SegmentEntry, Arc<SegmentReader>);
 
 /// Threads writing the segments of one flush.
-const FLUSH_THREADS: usize = 4;
+const FLUSH_THREADS: usize = 2;
 
 /// Writes one segment per job, on up to [`FLUSH_THREADS`] threads; results in job order. On an
 /// error, the first failing job's error (files already written are orphans: no manifest lists

@@ -40,7 +40,7 @@ pub struct WalWriter {
 }
 
 /// Payload buffers kept for reuse (about one per concurrent appender).
-const KEPT_BUFFERS: usize = 4;
+const KEPT_BUFFERS: usize = 2;
 
 /// What the appenders and the syncer thread share.
 #[derive(Debug)]
