@@ -103,6 +103,20 @@ impl StringColumn {
         }
     }
 
+    /// Appends every string of `other`: its bytes in one copy, its offsets shifted.
+    ///
+    /// # Panics
+    /// When the column's bytes would exceed 4 GiB, which batch size limits rule out.
+    pub fn extend_from(&mut self, other: &StringColumn) {
+        if u32::try_from(self.bytes.len() + other.bytes.len()).is_err() {
+            panic!("a string column exceeds 4 GiB: batches must be split before that");
+        }
+        let base = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
+        self.bytes.extend_from_slice(&other.bytes);
+        self.offsets
+            .extend(other.offsets[1..].iter().map(|&o| o + base));
+    }
+
     /// The sorted distinct values and, for each row, the index of its value among them.
     pub fn dictionary(&self) -> (StringColumn, Vec<u32>) {
         let mut seen: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
@@ -457,11 +471,29 @@ impl EventBatch {
         gather(&mut self.won, &other.won, rows);
     }
 
-    /// Appends every row of `other`.
+    /// Appends every row of `other`, column by column.
     pub fn extend_from(&mut self, other: &EventBatch) {
-        for e in other.rows() {
-            self.push(&e);
-        }
+        self.event_id.extend_from(&other.event_id);
+        self.event_type.extend_from_slice(&other.event_type);
+        self.ts.extend_from_slice(&other.ts);
+        self.campaign_id.extend_from(&other.campaign_id);
+        self.creative_id.extend_from(&other.creative_id);
+        self.user_id.extend_from(&other.user_id);
+        self.site.extend_from(&other.site);
+        self.country.extend_from(&other.country);
+        self.device.extend_from(&other.device);
+        self.os.extend_from(&other.os);
+        self.conversion_type.extend_from(&other.conversion_type);
+        self.impression_id.extend_from(&other.impression_id);
+        self.cost_micros.extend_from_slice(&other.cost_micros);
+        self.revenue_micros.extend_from_slice(&other.revenue_micros);
+        self.bid_floor_micros
+            .extend_from_slice(&other.bid_floor_micros);
+        self.bid_price_micros
+            .extend_from_slice(&other.bid_price_micros);
+        self.clearing_price_micros
+            .extend_from_slice(&other.clearing_price_micros);
+        self.won.extend_from_slice(&other.won);
     }
 
     /// Removes every row, keeping the allocations.
@@ -551,15 +583,32 @@ impl EventBatch {
     /// on (event_type, campaign_id, ts).
     pub fn sort_permutation(&self) -> Vec<u32> {
         let (_, ranks) = self.campaign_id.dictionary();
-        let n = u32::try_from(self.len()).unwrap_or(u32::MAX);
-        let mut perm: Vec<u32> = (0..n).collect();
-        perm.sort_unstable_by(|&a, &b| {
-            let (a, b) = (a as usize, b as usize);
-            (self.event_type[a].code(), ranks[a], self.ts[a])
-                .cmp(&(self.event_type[b].code(), ranks[b], self.ts[b]))
-                .then_with(|| self.event_id.get(a).cmp(self.event_id.get(b)))
+        self.sort_permutation_by_campaign_rank(&ranks)
+    }
+
+    /// [`EventBatch::sort_permutation`], given each row's campaign rank (its code in the sorted
+    /// dictionary of `campaign_id`, as [`StringColumn::dictionary`] returns).
+    pub fn sort_permutation_by_campaign_rank(&self, ranks: &[u32]) -> Vec<u32> {
+        // The keys sit beside the row numbers, so comparisons read one array, not four: the
+        // event-type code above the campaign rank in one integer, then ts.
+        let mut keyed: Vec<(u64, i64, u32)> = ranks
+            .iter()
+            .zip(&self.ts)
+            .zip(&self.event_type)
+            .enumerate()
+            .map(|(row, ((&rank, &ts), t))| {
+                let lead = (u64::from(t.code()) << 32) | u64::from(rank);
+                (lead, ts, u32::try_from(row).unwrap_or(u32::MAX))
+            })
+            .collect();
+        keyed.sort_unstable_by(|a, b| {
+            (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+                self.event_id
+                    .get(a.2 as usize)
+                    .cmp(self.event_id.get(b.2 as usize))
+            })
         });
-        perm
+        keyed.into_iter().map(|(_, _, row)| row).collect()
     }
 }
 
@@ -579,6 +628,13 @@ mod tests {
         assert_eq!(b.row(0), e);
         assert_eq!(b.row(1).event_id, "é2");
         assert_eq!(b.sort_permutation(), vec![1, 0]);
+        let mut twice = b.clone();
+        twice.extend_from(&b);
+        assert_eq!(twice.len(), 4);
+        let rows: Vec<EventRef<'_>> = twice.rows().collect();
+        assert_eq!(rows[2..], rows[..2]);
+        assert_eq!(twice.row(3).event_id, "é2");
+        assert_eq!(twice, EventBatch::from_events(b.rows().chain(b.rows())));
         b.clear();
         assert!(b.is_empty());
         assert!(b.event_id.is_empty());

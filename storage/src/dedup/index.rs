@@ -96,7 +96,24 @@ impl DedupIndex {
 
     /// Records that an event with fingerprint `fp` is stored in `partition`.
     pub fn insert(&mut self, fp: u64, partition: PartitionKey) {
-        let slot = match self.slots.get(&partition) {
+        let slot = self.slot_of(partition);
+        self.insert_in_slot(fp, slot);
+    }
+
+    /// Records that events with the fingerprints of `hashes` (full xxh3 hashes, as given to
+    /// [`DedupIndex::fingerprint`]) are stored in `partition`: [`DedupIndex::insert`] for each,
+    /// with the partition looked up once and the table grown once.
+    pub fn insert_hashes(&mut self, hashes: &[u64], partition: PartitionKey) {
+        let slot = self.slot_of(partition);
+        self.table
+            .reserve(hashes.len(), |&e| table_hash(entry_fingerprint(e)));
+        for &h in hashes {
+            self.insert_in_slot(h & self.mask, slot);
+        }
+    }
+
+    fn slot_of(&mut self, partition: PartitionKey) -> u64 {
+        match self.slots.get(&partition) {
             Some(&s) => s,
             None => {
                 let s = (self.partitions.len() as u64).min(MULTI);
@@ -104,7 +121,10 @@ impl DedupIndex {
                 self.slots.insert(partition, s);
                 s
             }
-        };
+        }
+    }
+
+    fn insert_in_slot(&mut self, fp: u64, slot: u64) {
         let entry = self.table.entry(
             table_hash(fp),
             |&e| entry_fingerprint(e) == fp,

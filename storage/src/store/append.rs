@@ -1,4 +1,13 @@
 //! The append path: dedup → WAL record → memtable, then group-commit fsync, then acknowledge.
+//!
+//! The store's write lock orders dedup decisions, WAL records (LSN order is dedup order) and
+//! memtable inserts; everything that depends on the batch alone runs before it is taken
+//! ([`Prepared`]): event-id hashes, each row's partition, the split of the batch by partition and
+//! the WAL payload of the whole batch. When dedup drops rows, only the payload and the partition
+//! batches holding a dropped row are redone, under the lock, from the original batch's rows (never
+//! through a filtered copy of the whole batch). When the lock is free, the partition batches are
+//! built under it after the WAL write instead, overlapping the fsync that write started; when it
+//! is taken, they are built while waiting for it.
 
 use std::sync::atomic::Ordering;
 
@@ -13,6 +22,7 @@ use crate::partition::{PartitionKey, campaign_bucket};
 use crate::producer::ProducerAppend;
 use crate::schema::day_of;
 use crate::segment::ReadContext;
+use crate::wal::{RecordKind, encode_batch_rows};
 
 /// What an append did with its rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,8 +82,15 @@ fn append_inner(
             crate::schema::MAX_EVENT_ID_BYTES
         )));
     }
-    let hashes: Vec<u64> = batch.event_id.iter().map(event_id_hash).collect();
-    let mut guard = shared.state.lock();
+    let mut prepared = Prepared::new(batch, shared.bucket_count, producer, wal.take_buffer());
+    let mut guard = match shared.state.try_lock() {
+        Some(g) => g,
+        None => {
+            // Another append holds the lock: split the batch while waiting for it.
+            prepared.build_batches(batch);
+            shared.state.lock()
+        }
+    };
     // Checked under the write lock, so two concurrent requests with one sequence apply once.
     if let Some((id, seq)) = producer
         && let Some(mark) = guard.producers.get(id).copied()
@@ -95,70 +112,58 @@ fn append_inner(
             .space_cv
             .wait_for(&mut guard, std::time::Duration::from_millis(100));
     }
-    let (accepted_rows, mut outcome) = deduplicate(shared, &guard, batch, &hashes)?;
+    let (accepted_rows, mut outcome) = deduplicate(shared, &guard, batch, &prepared.hashes)?;
     if accepted_rows.is_empty() && producer.is_none() {
+        // Every row duplicates one already written, possibly by an append still waiting for
+        // its fsync. Crash handled: answering "duplicate" before that record is durable, then
+        // losing it in a crash, would lose an event the caller was told is stored; so wait for
+        // every record written so far.
+        let written = wal.next_lsn().saturating_sub(1);
         drop(guard);
+        wal.sync_to(written)?;
         count(shared, &outcome);
         return Ok(ProducerAppend::Applied(outcome));
     }
-    let all = accepted_rows.len() == batch.len();
-    let filtered;
-    let kept: &EventBatch = if all {
-        batch
+    if accepted_rows.len() != batch.len() {
+        prepared.drop_rows(batch, &accepted_rows);
+    }
+    let kind = if producer.is_some() {
+        RecordKind::ProducerBatch
     } else {
-        let mut b = EventBatch::with_capacity(accepted_rows.len());
-        b.extend_from_rows(batch, &accepted_rows);
-        filtered = b;
-        &filtered
+        RecordKind::EventBatch
     };
-    let lsn = match producer {
-        Some((id, seq)) => {
-            let lsn = wal.append_with_producer(kept, id, seq)?;
-            guard.producers.insert(
-                id.to_string(),
-                crate::producer::LiveMark { sequence: seq, lsn },
-            );
-            lsn
-        }
-        None => wal.append(kept)?,
-    };
+    let lsn = wal.append_payload(kind, &prepared.payload)?;
+    if let Some((id, seq)) = producer {
+        guard.producers.insert(
+            id.to_string(),
+            crate::producer::LiveMark { sequence: seq, lsn },
+        );
+    }
     outcome.lsn = lsn;
 
-    // Memtable and dedup index, split by partition.
-    let bucket_count = shared.bucket_count;
-    let mut per_partition: hashbrown::HashMap<PartitionKey, Vec<u32>> = hashbrown::HashMap::new();
-    for (i, (campaign, &ts)) in kept.campaign_id.iter().zip(&kept.ts).enumerate() {
-        let key = PartitionKey {
-            day: day_of(ts),
-            bucket: campaign_bucket(campaign, bucket_count),
-        };
-        per_partition
-            .entry(key)
-            .or_default()
-            .push(u32::try_from(i).unwrap_or(u32::MAX));
-    }
-    let kept_hashes: Vec<u64> = if all {
-        hashes
-    } else {
-        accepted_rows.iter().map(|&r| hashes[r as usize]).collect()
-    };
+    // Memtable and dedup index, per partition (the fsync of the record runs meanwhile).
     let state = &mut *guard;
-    for (key, rows) in per_partition {
-        let part_hashes: Vec<u64> = rows.iter().map(|&r| kept_hashes[r as usize]).collect();
-        for &h in &part_hashes {
-            let fp = state.dedup.fingerprint(h);
-            state.dedup.insert(fp, key);
+    let mut batches = prepared.batches.take();
+    let mut part_hashes = Vec::new();
+    for (i, (key, rows)) in prepared.parts.iter().enumerate() {
+        if rows.is_empty() {
+            continue;
         }
-        let part_batch = if rows.len() == kept.len() {
-            kept.clone()
-        } else {
-            let mut b = EventBatch::with_capacity(rows.len());
-            b.extend_from_rows(kept, &rows);
-            b
+        part_hashes.clear();
+        part_hashes.extend(rows.iter().map(|&r| prepared.hashes[r as usize]));
+        state.dedup.insert_hashes(&part_hashes, *key);
+        let part_batch = match batches.as_mut() {
+            Some(b) => std::mem::take(&mut b[i]),
+            None => gather(batch, rows),
         };
-        state.memtable.insert(key, lsn, part_batch, &part_hashes);
+        state.memtable.insert(*key, lsn, part_batch, &part_hashes);
     }
-    if let Some(max_ts) = kept.ts.iter().copied().max() {
+    let max_ts = if accepted_rows.len() == batch.len() {
+        batch.ts.iter().copied().max()
+    } else {
+        accepted_rows.iter().map(|&r| batch.ts[r as usize]).max()
+    };
+    if let Some(max_ts) = max_ts {
         state.dedup.advance(max_ts);
     }
     let needs_flush = state.memtable.rows() >= shared.options.flush_rows
@@ -166,12 +171,104 @@ fn append_inner(
     // Leave the lock before the fsync: the next appenders write behind us and share our fsync
     // or the next one (group commit).
     drop(guard);
+    wal.return_buffer(std::mem::take(&mut prepared.payload));
     if needs_flush {
         request_flush(shared);
     }
     wal.sync_to(lsn)?;
     count(shared, &outcome);
     Ok(ProducerAppend::Applied(outcome))
+}
+
+/// What an append computes from its batch alone, before it takes the write lock.
+struct Prepared {
+    /// [`event_id_hash`] of every row.
+    hashes: Vec<u64>,
+    /// The partitions the batch touches, each with its rows (ascending; emptied by dedup).
+    parts: Vec<(PartitionKey, Vec<u32>)>,
+    /// The WAL record payload: the producer prefix (if any), then the rows of `parts`.
+    payload: Vec<u8>,
+    /// Bytes of the producer prefix at the start of `payload`.
+    prefix_len: usize,
+    /// One batch per entry of `parts`, once built.
+    batches: Option<Vec<EventBatch>>,
+}
+
+impl Prepared {
+    /// Prepares `batch`, encoding its payload into `payload` (an empty buffer).
+    fn new(
+        batch: &EventBatch,
+        bucket_count: u16,
+        producer: Option<(&str, u64)>,
+        mut payload: Vec<u8>,
+    ) -> Prepared {
+        let hashes: Vec<u64> = batch.event_id.iter().map(event_id_hash).collect();
+        let mut index: hashbrown::HashMap<PartitionKey, usize> = hashbrown::HashMap::new();
+        let mut parts: Vec<(PartitionKey, Vec<u32>)> = Vec::new();
+        for (row, (campaign, &ts)) in batch.campaign_id.iter().zip(&batch.ts).enumerate() {
+            let key = PartitionKey {
+                day: day_of(ts),
+                bucket: campaign_bucket(campaign, bucket_count),
+            };
+            let slot = *index.entry(key).or_insert_with(|| {
+                parts.push((key, Vec::new()));
+                parts.len() - 1
+            });
+            parts[slot].1.push(u32::try_from(row).unwrap_or(u32::MAX));
+        }
+        if let Some((id, seq)) = producer {
+            crate::producer::encode_prefix(id, seq, &mut payload);
+        }
+        let prefix_len = payload.len();
+        encode_batch_rows(batch, None, &mut payload);
+        Prepared {
+            hashes,
+            parts,
+            payload,
+            prefix_len,
+            batches: None,
+        }
+    }
+
+    /// Splits the batch into one batch per partition.
+    fn build_batches(&mut self, batch: &EventBatch) {
+        self.batches = Some(
+            self.parts
+                .iter()
+                .map(|(_, rows)| gather(batch, rows))
+                .collect(),
+        );
+    }
+
+    /// Keeps only the rows at `accepted` (ascending): the payload is re-encoded from them and
+    /// every partition batch that held a dropped row is rebuilt.
+    fn drop_rows(&mut self, batch: &EventBatch, accepted: &[u32]) {
+        let mut keep = vec![false; batch.len()];
+        for &r in accepted {
+            keep[r as usize] = true;
+        }
+        for (i, (_, rows)) in self.parts.iter_mut().enumerate() {
+            let before = rows.len();
+            rows.retain(|&r| keep[r as usize]);
+            if rows.len() != before
+                && let Some(batches) = &mut self.batches
+            {
+                batches[i] = gather(batch, rows);
+            }
+        }
+        self.payload.truncate(self.prefix_len);
+        encode_batch_rows(batch, Some(accepted), &mut self.payload);
+    }
+}
+
+/// The rows of `batch` at `rows` as a batch of their own.
+fn gather(batch: &EventBatch, rows: &[u32]) -> EventBatch {
+    if rows.len() == batch.len() {
+        return batch.clone();
+    }
+    let mut b = EventBatch::with_capacity(rows.len());
+    b.extend_from_rows(batch, rows);
+    b
 }
 
 fn count(shared: &Shared, outcome: &AppendOutcome) {

@@ -14,6 +14,6 @@ mod writer;
 
 pub use error::WalError;
 pub use format::{Lsn, RecordKind, WAL_FORMAT_VERSION, parse_wal_file_name, wal_file_name};
-pub use payload::{decode_batch, encode_batch};
+pub use payload::{decode_batch, encode_batch, encode_batch_rows};
 pub use reader::{WalFileContents, WalRecord, list_wal_files, read_wal_file};
 pub use writer::WalWriter;

@@ -16,29 +16,94 @@ use crate::schema::{ColumnId, ColumnKind, EventType};
 
 /// Appends the payload encoding of `batch` to `out`.
 pub fn encode_batch(batch: &EventBatch, out: &mut Vec<u8>) {
-    let rows = u32::try_from(batch.len()).unwrap_or(u32::MAX);
+    encode_batch_rows(batch, None, out);
+}
+
+/// Appends the payload encoding of the rows of `batch` at `rows` (in that order; every row when
+/// `None`) to `out`: the same bytes as [`encode_batch`] of a batch holding only those rows,
+/// gathered straight from `batch` without building that batch first.
+pub fn encode_batch_rows(batch: &EventBatch, rows: Option<&[u32]>, out: &mut Vec<u8>) {
+    let count = rows.map_or(batch.len(), <[u32]>::len);
+    let row_count = u32::try_from(count).unwrap_or(u32::MAX);
     out.reserve(batch.heap_bytes() + 4);
-    out.extend_from_slice(&rows.to_le_bytes());
+    out.extend_from_slice(&row_count.to_le_bytes());
     for col in ColumnId::ALL {
         match col.kind() {
             ColumnKind::PlainString | ColumnKind::DictString => {
                 if let Some(s) = batch.string_column(col) {
-                    for o in &s.offsets()[1..] {
-                        out.extend_from_slice(&o.to_le_bytes());
-                    }
-                    out.extend_from_slice(s.bytes());
+                    encode_strings(s, rows, out);
                 }
             }
             ColumnKind::I64 => {
                 if let Some(values) = batch.i64_column(col) {
-                    for v in values {
-                        out.extend_from_slice(&v.to_le_bytes());
+                    match rows {
+                        None => extend_i64(out, values.iter().copied()),
+                        Some(rows) => extend_i64(out, rows.iter().map(|&r| values[r as usize])),
                     }
                 }
             }
-            ColumnKind::EventType => out.extend(batch.event_type.iter().map(|t| t.code())),
-            ColumnKind::Bool => out.extend(batch.won.iter().map(|&w| u8::from(w))),
+            ColumnKind::EventType => match rows {
+                None => out.extend(batch.event_type.iter().map(|t| t.code())),
+                Some(rows) => out.extend(rows.iter().map(|&r| batch.event_type[r as usize].code())),
+            },
+            ColumnKind::Bool => match rows {
+                None => out.extend(batch.won.iter().map(|&w| u8::from(w))),
+                Some(rows) => out.extend(rows.iter().map(|&r| u8::from(batch.won[r as usize]))),
+            },
         }
+    }
+}
+
+/// `| EndOffsets (Rows × u32) | Bytes |` of the selected strings of `s`.
+fn encode_strings(s: &StringColumn, rows: Option<&[u32]>, out: &mut Vec<u8>) {
+    let offsets = s.offsets();
+    match rows {
+        None => {
+            extend_u32(out, offsets[1..].iter().copied());
+            out.extend_from_slice(s.bytes());
+        }
+        Some(rows) => {
+            let mut end = 0u32;
+            extend_u32(
+                out,
+                rows.iter().map(|&r| {
+                    end += offsets[r as usize + 1] - offsets[r as usize];
+                    end
+                }),
+            );
+            out.reserve(end as usize);
+            // Rows kept by dedup come in long runs of consecutive rows: one copy per run.
+            let bytes = s.bytes();
+            let mut i = 0;
+            while i < rows.len() {
+                let first = rows[i] as usize;
+                let mut last = first;
+                i += 1;
+                while i < rows.len() && rows[i] as usize == last + 1 {
+                    last += 1;
+                    i += 1;
+                }
+                out.extend_from_slice(&bytes[offsets[first] as usize..offsets[last + 1] as usize]);
+            }
+        }
+    }
+}
+
+/// Appends little-endian u32s, writing into reserved space in one pass.
+fn extend_u32(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = u32>) {
+    let start = out.len();
+    out.resize(start + values.len() * 4, 0);
+    for (dst, v) in out[start..].chunks_exact_mut(4).zip(values) {
+        dst.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Appends little-endian i64s, writing into reserved space in one pass.
+fn extend_i64(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = i64>) {
+    let start = out.len();
+    out.resize(start + values.len() * 8, 0);
+    for (dst, v) in out[start..].chunks_exact_mut(8).zip(values) {
+        dst.copy_from_slice(&v.to_le_bytes());
     }
 }
 
@@ -209,6 +274,22 @@ mod tests {
             let mut buf = Vec::new();
             encode_batch(&batch, &mut buf);
             prop_assert_eq!(decode_batch(&buf).unwrap(), batch);
+        }
+
+        #[test]
+        fn selected_rows_encode_like_the_filtered_batch(
+            events in proptest::collection::vec(arb_event(), 0..120),
+            keep in proptest::collection::vec(any::<bool>(), 120),
+        ) {
+            let batch = EventBatch::from_events(events.iter().map(|e| e.as_ref()));
+            let rows: Vec<u32> = (0..batch.len() as u32).filter(|&r| keep[r as usize]).collect();
+            let mut filtered = EventBatch::new();
+            filtered.extend_from_rows(&batch, &rows);
+            let (mut want, mut got) = (Vec::new(), Vec::new());
+            encode_batch(&filtered, &mut want);
+            encode_batch_rows(&batch, Some(&rows), &mut got);
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(decode_batch(&got).unwrap(), filtered);
         }
 
         #[test]

@@ -34,7 +34,13 @@ pub struct WalWriter {
     inner: Mutex<Inner>,
     shared: Arc<SyncShared>,
     syncer: Option<JoinHandle<()>>,
+    /// Payload buffers handed back by appenders, so that encoding a batch reuses warm memory
+    /// instead of faulting in a fresh allocation every time.
+    buffers: Mutex<Vec<Vec<u8>>>,
 }
+
+/// Payload buffers kept for reuse (about one per concurrent appender).
+const KEPT_BUFFERS: usize = 2;
 
 /// What the appenders and the syncer thread share.
 #[derive(Debug)]
@@ -118,6 +124,7 @@ impl WalWriter {
             hook,
             shared,
             syncer: Some(syncer),
+            buffers: Mutex::new(Vec::new()),
             inner: Mutex::new(Inner {
                 file,
                 path,
@@ -147,32 +154,60 @@ impl WalWriter {
         self.append_record(batch, Some((producer, sequence)))
     }
 
+    /// An empty buffer for encoding a payload (one handed back earlier, when there is one).
+    pub fn take_buffer(&self) -> Vec<u8> {
+        self.buffers.lock().pop().unwrap_or_default()
+    }
+
+    /// Hands a payload buffer back for reuse.
+    pub fn return_buffer(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        let mut kept = self.buffers.lock();
+        if kept.len() < KEPT_BUFFERS {
+            kept.push(buffer);
+        }
+    }
+
+    /// Writes one record whose payload the caller encoded (with [`super::encode_batch_rows`],
+    /// after a producer prefix for [`RecordKind::ProducerBatch`]); not yet durable, see
+    /// [`WalWriter::sync_to`]. Lets the store encode a batch before it takes its write lock.
+    pub fn append_payload(&self, kind: RecordKind, payload: &[u8]) -> Result<Lsn> {
+        if let Some(p) = &self.shared.state.lock().poisoned {
+            return Err(Error::Poisoned(p.clone()));
+        }
+        let mut guard = self.inner.lock();
+        self.write_record(&mut guard, kind, payload)
+    }
+
     fn append_record(&self, batch: &EventBatch, producer: Option<(&str, u64)>) -> Result<Lsn> {
         if let Some(p) = &self.shared.state.lock().poisoned {
             return Err(Error::Poisoned(p.clone()));
         }
         let mut guard = self.inner.lock();
-        let inner = &mut *guard;
-        let lsn = inner.next_lsn;
-        inner.payload.clear();
+        let mut payload = std::mem::take(&mut guard.payload);
+        payload.clear();
         let kind = match producer {
             Some((id, seq)) => {
-                crate::producer::encode_prefix(id, seq, &mut inner.payload);
+                crate::producer::encode_prefix(id, seq, &mut payload);
                 RecordKind::ProducerBatch
             }
             None => RecordKind::EventBatch,
         };
-        encode_batch(batch, &mut inner.payload);
-        // The reader refuses bodies over MAX_BODY_LEN as corruption: a larger record would be
-        // acknowledged, then make the store unopenable. Checked on the raw payload, which bounds
-        // the stored one (zstd keeps a record raw when it does not shrink it).
-        let raw_len = u32::try_from(inner.payload.len())
+        encode_batch(batch, &mut payload);
+        let result = self.write_record(&mut guard, kind, &payload);
+        guard.payload = payload;
+        result
+    }
+
+    fn write_record(&self, inner: &mut Inner, kind: RecordKind, payload: &[u8]) -> Result<Lsn> {
+        let lsn = inner.next_lsn;
+        let raw_len = u32::try_from(payload.len())
             .ok()
             .filter(|&n| n <= MAX_BODY_LEN - BODY_PREFIX_LEN as u32)
             .ok_or_else(|| {
                 Error::InvalidArgument(format!(
                     "batch of {} bytes is too large for one WAL record (at most {} bytes): split it",
-                    inner.payload.len(),
+                    payload.len(),
                     MAX_BODY_LEN as usize - BODY_PREFIX_LEN
                 ))
             })?;
@@ -181,7 +216,7 @@ impl WalWriter {
             Some(c) => {
                 inner.compressed.clear();
                 let compression =
-                    c.compress(&inner.payload, &mut inner.compressed)
+                    c.compress(payload, &mut inner.compressed)
                         .map_err(|e| Error::Codec {
                             path: inner.path.clone(),
                             what: format!("WAL record {lsn}"),
@@ -201,14 +236,7 @@ impl WalWriter {
                     &mut inner.frame,
                 );
             }
-            None => frame_record(
-                lsn,
-                kind,
-                CODEC_NONE,
-                raw_len,
-                &inner.payload,
-                &mut inner.frame,
-            ),
+            None => frame_record(lsn, kind, CODEC_NONE, raw_len, payload, &mut inner.frame),
         }
         let mut file = &*inner.file;
         let result = if self.hook.is_some() {
