@@ -415,8 +415,9 @@ impl AggState {
         true
     }
 
-    /// Branch-free loops for counts and integer sums over selected rows with group ids;
-    /// `false` when the state needs the general loop.
+    /// Branch-free loops for counts and integer sums over selected rows with group ids, a run of
+    /// rows of one group at a time (summed in a register, over a slice when the run's rows are
+    /// consecutive); `false` when the state needs the general loop.
     fn update_grouped(
         &mut self,
         arg: &Arg<'_>,
@@ -424,24 +425,38 @@ impl AggState {
         sel: &[u32],
         gids: &[u32],
     ) -> bool {
-        match (self, arg, cond) {
-            (AggState::Count(v), _, None) => gids.iter().for_each(|&g| v[g as usize] += 1),
-            (AggState::Count(v), _, Some(c)) => {
-                for (&r, &g) in sel.iter().zip(gids) {
-                    v[g as usize] += u64::from(c[r as usize]);
+        let taken = |r: u32| cond.is_none_or(|c| c.get(r as usize).copied().unwrap_or(false));
+        match (self, arg) {
+            (AggState::Count(v), _) => for_runs(sel, gids, |g, run| {
+                let n = match (cond, consecutive(run)) {
+                    (None, _) => run.len(),
+                    (Some(c), Some(span)) => c.get(span).map_or(0, super::bycode::count_true),
+                    (Some(_), None) => run.iter().filter(|&&r| taken(r)).count(),
+                };
+                if let Some(v) = v.get_mut(g) {
+                    *v += n as u64;
                 }
-            }
-            (AggState::SumInt(v), Arg::Int(x), None) => {
-                for (&r, &g) in sel.iter().zip(gids) {
-                    v[g as usize] = v[g as usize].wrapping_add(x[r as usize]);
+            }),
+            (AggState::SumInt(v), Arg::Int(x)) => for_runs(sel, gids, |g, run| {
+                let total = match (
+                    cond,
+                    consecutive(run).and_then(|s| Some((x.get(s.clone())?, s))),
+                ) {
+                    (None, Some((x, _))) => x.iter().fold(0i64, |a, &b| a.wrapping_add(b)),
+                    (Some(c), Some((x, s))) => c.get(s).map_or(0, |c| {
+                        x.iter()
+                            .zip(c)
+                            .fold(0i64, |a, (&b, &t)| a.wrapping_add(b & -i64::from(t)))
+                    }),
+                    (_, None) => run.iter().fold(0i64, |a, &r| {
+                        let b = x.get(r as usize).copied().unwrap_or(0);
+                        a.wrapping_add(b & -i64::from(taken(r)))
+                    }),
+                };
+                if let Some(v) = v.get_mut(g) {
+                    *v = v.wrapping_add(total);
                 }
-            }
-            (AggState::SumInt(v), Arg::Int(x), Some(c)) => {
-                for (&r, &g) in sel.iter().zip(gids) {
-                    let (r, g) = (r as usize, g as usize);
-                    v[g] = v[g].wrapping_add(x[r] & -i64::from(c[r]));
-                }
-            }
+            }),
             _ => return false,
         }
         true
@@ -557,4 +572,21 @@ fn wide(x: i64, unsigned: bool) -> i128 {
 fn better_int(v: i64, cur: i64, max: bool, unsigned: bool) -> bool {
     let (v, cur) = (wide(v, unsigned), wide(cur, unsigned));
     if max { v > cur } else { v < cur }
+}
+
+/// Calls `f(group, rows)` for each run of consecutive selected rows with one group id.
+pub(crate) fn for_runs(sel: &[u32], gids: &[u32], mut f: impl FnMut(usize, &[u32])) {
+    let mut start = 0;
+    while let Some(&g) = gids.get(start) {
+        let len = gids[start..].iter().take_while(|&&h| h == g).count();
+        f(g as usize, sel.get(start..start + len).unwrap_or_default());
+        start += len;
+    }
+}
+
+/// The row range of `run` when its rows are consecutive.
+pub(crate) fn consecutive(run: &[u32]) -> Option<std::ops::Range<usize>> {
+    let (&first, &last) = (run.first()?, run.last()?);
+    let (first, last) = (first as usize, last as usize);
+    (last >= first && last - first + 1 == run.len()).then_some(first..last + 1)
 }

@@ -13,11 +13,13 @@
 //! - [`predicate`], [`vector`]: vectorized conditions and numeric expressions.
 //! - [`group`]: code-keyed grouping within a unit, value-keyed groups across units.
 //! - [`accum`]: aggregate states, their update and merge.
+//! - [`bycode`]: counts and sums whose condition reads one small-domain column, kept per code.
 //! - [`hll`]: the HyperLogLog sketch of `uniq`.
 //! - [`rows`]: plain row selection, with top-k for ORDER BY ... LIMIT.
 //! - [`order`]: sorting, offset and limit of final rows.
 
 pub mod accum;
+pub mod bycode;
 pub mod group;
 pub mod hll;
 pub mod order;
