@@ -426,6 +426,9 @@ impl AggState {
         gids: &[u32],
     ) -> bool {
         let taken = |r: u32| cond.is_none_or(|c| c.get(r as usize).copied().unwrap_or(false));
+        if !long_runs(gids) {
+            return self.update_per_row(arg, cond, sel, gids);
+        }
         match (self, arg) {
             (AggState::Count(v), _) => for_runs(sel, gids, |g, run| {
                 let n = match (cond, consecutive(run)) {
@@ -457,6 +460,37 @@ impl AggState {
                     *v = v.wrapping_add(total);
                 }
             }),
+            _ => return false,
+        }
+        true
+    }
+
+    /// [`Self::update_grouped`] for rows whose groups change often: a plain loop per row.
+    fn update_per_row(
+        &mut self,
+        arg: &Arg<'_>,
+        cond: Option<&[bool]>,
+        sel: &[u32],
+        gids: &[u32],
+    ) -> bool {
+        match (self, arg, cond) {
+            (AggState::Count(v), _, None) => gids.iter().for_each(|&g| v[g as usize] += 1),
+            (AggState::Count(v), _, Some(c)) => {
+                for (&r, &g) in sel.iter().zip(gids) {
+                    v[g as usize] += u64::from(c[r as usize]);
+                }
+            }
+            (AggState::SumInt(v), Arg::Int(x), None) => {
+                for (&r, &g) in sel.iter().zip(gids) {
+                    v[g as usize] = v[g as usize].wrapping_add(x[r as usize]);
+                }
+            }
+            (AggState::SumInt(v), Arg::Int(x), Some(c)) => {
+                for (&r, &g) in sel.iter().zip(gids) {
+                    let (r, g) = (r as usize, g as usize);
+                    v[g] = v[g].wrapping_add(x[r] & -i64::from(c[r]));
+                }
+            }
             _ => return false,
         }
         true
@@ -572,6 +606,13 @@ fn wide(x: i64, unsigned: bool) -> i128 {
 fn better_int(v: i64, cur: i64, max: bool, unsigned: bool) -> bool {
     let (v, cur) = (wide(v, unsigned), wide(cur, unsigned));
     if max { v > cur } else { v < cur }
+}
+
+/// Whether the selected rows come in runs of one group long enough (8 rows on average) for
+/// run-wise folding to beat a plain loop per row.
+pub(crate) fn long_runs(gids: &[u32]) -> bool {
+    let changes = gids.windows(2).filter(|w| w[0] != w[1]).count();
+    changes.saturating_mul(8) < gids.len()
 }
 
 /// Calls `f(group, rows)` for each run of consecutive selected rows with one group id.

@@ -16,7 +16,7 @@
 
 use adstore_storage::{ColumnData, ColumnId, ColumnKind, EventType};
 
-use super::accum::{AggState, Rows, consecutive, for_runs};
+use super::accum::{AggState, Rows, consecutive, for_runs, long_runs};
 use super::predicate::PredCache;
 use super::unit::{OneColumnEnv, UnitColumns};
 use super::vector::{Vector, eval_num};
@@ -217,16 +217,28 @@ fn tally<const K: usize, T: Copy>(
     arg: Option<&[i64]>,
     rows: Rows<'_>,
 ) {
-    let mut add = |g: usize, t: [i64; K]| {
+    fn add<const K: usize>(vals: &mut [i64], g: usize, t: [i64; K]) {
         if let Some(slots) = vals.get_mut(g * K..(g + 1) * K) {
             slots
                 .iter_mut()
                 .zip(t)
                 .for_each(|(v, t)| *v = v.wrapping_add(t));
         }
-    };
+    }
     match rows {
-        Rows::Single { mask, .. } => add(0, slice_totals::<K, T>(codes, code, arg, mask)),
+        Rows::Single { mask, .. } => add(vals, 0, slice_totals::<K, T>(codes, code, arg, mask)),
+        Rows::Grouped { sel, gids } if !long_runs(gids) => {
+            let code_at = |r: u32| codes.get(r as usize).map_or(K, |&t| usize::from(code(t)));
+            let weight_at = |r: u32| arg.map_or(1, |x| x.get(r as usize).copied().unwrap_or(0));
+            for (&r, &g) in sel.iter().zip(gids) {
+                let c = code_at(r);
+                if c < K
+                    && let Some(v) = vals.get_mut(g as usize * K + c)
+                {
+                    *v = v.wrapping_add(weight_at(r));
+                }
+            }
+        }
         Rows::Grouped { sel, gids } => for_runs(sel, gids, |g, run| {
             let t = match consecutive(run) {
                 Some(span)
@@ -250,7 +262,7 @@ fn tally<const K: usize, T: Copy>(
                     acc
                 }
             };
-            add(g, t);
+            add(vals, g, t);
         }),
     }
 }
@@ -267,7 +279,7 @@ fn slice_totals<const K: usize, T: Copy>(
     let mut acc = [0i64; K];
     match arg {
         None => {
-            let all = mask.map_or(codes.len(), |m| count_true(m)) as i64;
+            let all = mask.map_or(codes.len(), count_true) as i64;
             let mut rest = all;
             for (k, a) in acc.iter_mut().enumerate().take(K - 1) {
                 *a = count_code(codes, code, k as u8, mask);
