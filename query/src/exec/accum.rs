@@ -337,18 +337,27 @@ impl AggState {
                     n[g] += 1;
                 }
             }
-            AggState::UniqExact(sets) => match &arg {
-                Arg::Int(x) => rows.for_each(|(r, g)| {
-                    sets[g].insert(u128::from(x[r].cast_unsigned()));
-                }),
-                Arg::Float(x) => rows.for_each(|(r, g)| {
-                    sets[g].insert(u128::from(x[r].to_bits()));
-                }),
-                Arg::Str(_) => rows.for_each(|(r, g)| {
-                    sets[g].insert(xxhash_rust::xxh3::xxh3_128(arg.str_at(r).as_bytes()));
-                }),
-                Arg::None => return Err(wrong()),
-            },
+            AggState::UniqExact(sets) => {
+                // Room for a run's rows (up to a cap) before inserting them: most values of a
+                // run are new to its set, and growing a set by doubling rehashes every value.
+                for_runs(sel, gids, |g, run| {
+                    if let Some(set) = sets.get_mut(g) {
+                        set.reserve(run.len().min(UNIQ_RESERVE));
+                    }
+                });
+                match &arg {
+                    Arg::Int(x) => rows.for_each(|(r, g)| {
+                        sets[g].insert(u128::from(x[r].cast_unsigned()));
+                    }),
+                    Arg::Float(x) => rows.for_each(|(r, g)| {
+                        sets[g].insert(u128::from(x[r].to_bits()));
+                    }),
+                    Arg::Str(_) => rows.for_each(|(r, g)| {
+                        sets[g].insert(xxhash_rust::xxh3::xxh3_128(arg.str_at(r).as_bytes()));
+                    }),
+                    Arg::None => return Err(wrong()),
+                }
+            }
             AggState::Uniq(sketches) => match &arg {
                 Arg::Int(x) => rows.for_each(|(r, g)| sketches[g].insert(hash_bits(x[r]))),
                 Arg::Float(x) => rows.for_each(|(r, g)| {
@@ -614,6 +623,9 @@ pub(crate) fn long_runs(gids: &[u32]) -> bool {
     let changes = gids.windows(2).filter(|w| w[0] != w[1]).count();
     changes.saturating_mul(8) < gids.len()
 }
+
+/// Most values a `uniqExact` set makes room for at once.
+const UNIQ_RESERVE: usize = 4096;
 
 /// Calls `f(group, rows)` for each run of consecutive selected rows with one group id.
 pub(crate) fn for_runs(sel: &[u32], gids: &[u32], mut f: impl FnMut(usize, &[u32])) {

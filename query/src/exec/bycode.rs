@@ -46,6 +46,8 @@ struct CodeTotals<'p> {
     codes: usize,
     /// The summed argument; `None` counts rows.
     arg: Option<&'p TExpr>,
+    /// The codes some aggregate's condition holds for (the others' totals are never read).
+    needed: [bool; MAX_CODES],
     /// `codes` totals per group, group-major.
     vals: Vec<i64>,
 }
@@ -74,10 +76,13 @@ impl<'p> ByCode<'p> {
                             col,
                             codes,
                             arg,
+                            needed: [false; MAX_CODES],
                             vals: Vec::new(),
                         });
                         by.totals.len() - 1
                     });
+                let needed = &mut by.totals[i].needed;
+                needed.iter_mut().zip(table).for_each(|(n, t)| *n |= t);
                 (i, table)
             });
             by.slots.push(slot);
@@ -125,11 +130,12 @@ impl<'p> ByCode<'p> {
                 },
             };
             let arg = arg.as_deref();
+            let needed = t.needed;
             match codes {
                 Codes::Types(v) => {
-                    tally::<MAX_CODES, _>(&mut t.vals, v, EventType::code, arg, rows);
+                    tally::<MAX_CODES, _>(&mut t.vals, v, EventType::code, arg, rows, needed);
                 }
-                Codes::Bools(v) => tally::<2, _>(&mut t.vals, v, u8::from, arg, rows),
+                Codes::Bools(v) => tally::<2, _>(&mut t.vals, v, u8::from, arg, rows, needed),
             }
         }
         Ok(())
@@ -216,6 +222,7 @@ fn tally<const K: usize, T: Copy>(
     code: impl Fn(T) -> u8 + Copy,
     arg: Option<&[i64]>,
     rows: Rows<'_>,
+    needed: [bool; MAX_CODES],
 ) {
     fn add<const K: usize>(vals: &mut [i64], g: usize, t: [i64; K]) {
         if let Some(slots) = vals.get_mut(g * K..(g + 1) * K) {
@@ -226,7 +233,11 @@ fn tally<const K: usize, T: Copy>(
         }
     }
     match rows {
-        Rows::Single { mask, .. } => add(vals, 0, slice_totals::<K, T>(codes, code, arg, mask)),
+        Rows::Single { mask, .. } => add(
+            vals,
+            0,
+            slice_totals::<K, T>(codes, code, arg, mask, needed),
+        ),
         Rows::Grouped { sel, gids } if !long_runs(gids) => {
             let code_at = |r: u32| codes.get(r as usize).map_or(K, |&t| usize::from(code(t)));
             let weight_at = |r: u32| arg.map_or(1, |x| x.get(r as usize).copied().unwrap_or(0));
@@ -245,7 +256,7 @@ fn tally<const K: usize, T: Copy>(
                     if span.end <= codes.len() && arg.is_none_or(|x| span.end <= x.len()) =>
                 {
                     let arg = arg.and_then(|x| x.get(span.clone()));
-                    slice_totals::<K, T>(&codes[span], code, arg, None)
+                    slice_totals::<K, T>(&codes[span], code, arg, None, needed)
                 }
                 _ => {
                     let code_at =
@@ -267,17 +278,26 @@ fn tally<const K: usize, T: Copy>(
     }
 }
 
-/// Per code, the rows of `codes` (where `mask` holds, all when `None`), or the wrapping sum of
-/// their `arg`: one pass per code, each a simple loop the compiler vectorizes (the last code's
-/// count is what the others leave).
+/// Per `needed` code, the rows of `codes` (where `mask` holds, all when `None`), or the wrapping
+/// sum of their `arg`: one pass per code, each a simple loop the compiler vectorizes (when every
+/// code is needed, the last code's count is what the others leave); other codes total 0.
 fn slice_totals<const K: usize, T: Copy>(
     codes: &[T],
     code: impl Fn(T) -> u8 + Copy,
     arg: Option<&[i64]>,
     mask: Option<&[bool]>,
+    needed: [bool; MAX_CODES],
 ) -> [i64; K] {
     let mut acc = [0i64; K];
+    let all_needed = needed[..K].iter().all(|&n| n);
     match arg {
+        None if !all_needed => {
+            for (k, a) in acc.iter_mut().enumerate() {
+                if needed[k] {
+                    *a = count_code(codes, code, k as u8, mask);
+                }
+            }
+        }
         None => {
             let all = mask.map_or(codes.len(), count_true) as i64;
             let mut rest = all;
@@ -289,6 +309,9 @@ fn slice_totals<const K: usize, T: Copy>(
         }
         Some(x) => {
             for (k, a) in acc.iter_mut().enumerate() {
+                if !needed[k] {
+                    continue;
+                }
                 let is = |t: &T| -i64::from(code(*t) == k as u8);
                 *a = match mask {
                     None => x
