@@ -337,18 +337,27 @@ impl AggState {
                     n[g] += 1;
                 }
             }
-            AggState::UniqExact(sets) => match &arg {
-                Arg::Int(x) => rows.for_each(|(r, g)| {
-                    sets[g].insert(u128::from(x[r].cast_unsigned()));
-                }),
-                Arg::Float(x) => rows.for_each(|(r, g)| {
-                    sets[g].insert(u128::from(x[r].to_bits()));
-                }),
-                Arg::Str(_) => rows.for_each(|(r, g)| {
-                    sets[g].insert(xxhash_rust::xxh3::xxh3_128(arg.str_at(r).as_bytes()));
-                }),
-                Arg::None => return Err(wrong()),
-            },
+            AggState::UniqExact(sets) => {
+                // Room for a run's rows (up to a cap) before inserting them: most values of a
+                // run are new to its set, and growing a set by doubling rehashes every value.
+                for_runs(sel, gids, |g, run| {
+                    if let Some(set) = sets.get_mut(g) {
+                        set.reserve(run.len().min(UNIQ_RESERVE));
+                    }
+                });
+                match &arg {
+                    Arg::Int(x) => rows.for_each(|(r, g)| {
+                        sets[g].insert(u128::from(x[r].cast_unsigned()));
+                    }),
+                    Arg::Float(x) => rows.for_each(|(r, g)| {
+                        sets[g].insert(u128::from(x[r].to_bits()));
+                    }),
+                    Arg::Str(_) => rows.for_each(|(r, g)| {
+                        sets[g].insert(xxhash_rust::xxh3::xxh3_128(arg.str_at(r).as_bytes()));
+                    }),
+                    Arg::None => return Err(wrong()),
+                }
+            }
             AggState::Uniq(sketches) => match &arg {
                 Arg::Int(x) => rows.for_each(|(r, g)| sketches[g].insert(hash_bits(x[r]))),
                 Arg::Float(x) => rows.for_each(|(r, g)| {
@@ -415,9 +424,58 @@ impl AggState {
         true
     }
 
-    /// Branch-free loops for counts and integer sums over selected rows with group ids;
-    /// `false` when the state needs the general loop.
+    /// Branch-free loops for counts and integer sums over selected rows with group ids, a run of
+    /// rows of one group at a time (summed in a register, over a slice when the run's rows are
+    /// consecutive); `false` when the state needs the general loop.
     fn update_grouped(
+        &mut self,
+        arg: &Arg<'_>,
+        cond: Option<&[bool]>,
+        sel: &[u32],
+        gids: &[u32],
+    ) -> bool {
+        let taken = |r: u32| cond.is_none_or(|c| c.get(r as usize).copied().unwrap_or(false));
+        if !long_runs(gids) {
+            return self.update_per_row(arg, cond, sel, gids);
+        }
+        match (self, arg) {
+            (AggState::Count(v), _) => for_runs(sel, gids, |g, run| {
+                let n = match (cond, consecutive(run)) {
+                    (None, _) => run.len(),
+                    (Some(c), Some(span)) => c.get(span).map_or(0, super::bycode::count_true),
+                    (Some(_), None) => run.iter().filter(|&&r| taken(r)).count(),
+                };
+                if let Some(v) = v.get_mut(g) {
+                    *v += n as u64;
+                }
+            }),
+            (AggState::SumInt(v), Arg::Int(x)) => for_runs(sel, gids, |g, run| {
+                let total = match (
+                    cond,
+                    consecutive(run).and_then(|s| Some((x.get(s.clone())?, s))),
+                ) {
+                    (None, Some((x, _))) => x.iter().fold(0i64, |a, &b| a.wrapping_add(b)),
+                    (Some(c), Some((x, s))) => c.get(s).map_or(0, |c| {
+                        x.iter()
+                            .zip(c)
+                            .fold(0i64, |a, (&b, &t)| a.wrapping_add(b & -i64::from(t)))
+                    }),
+                    (_, None) => run.iter().fold(0i64, |a, &r| {
+                        let b = x.get(r as usize).copied().unwrap_or(0);
+                        a.wrapping_add(b & -i64::from(taken(r)))
+                    }),
+                };
+                if let Some(v) = v.get_mut(g) {
+                    *v = v.wrapping_add(total);
+                }
+            }),
+            _ => return false,
+        }
+        true
+    }
+
+    /// [`Self::update_grouped`] for rows whose groups change often: a plain loop per row.
+    fn update_per_row(
         &mut self,
         arg: &Arg<'_>,
         cond: Option<&[bool]>,
@@ -557,4 +615,31 @@ fn wide(x: i64, unsigned: bool) -> i128 {
 fn better_int(v: i64, cur: i64, max: bool, unsigned: bool) -> bool {
     let (v, cur) = (wide(v, unsigned), wide(cur, unsigned));
     if max { v > cur } else { v < cur }
+}
+
+/// Whether the selected rows come in runs of one group long enough (8 rows on average) for
+/// run-wise folding to beat a plain loop per row.
+pub(crate) fn long_runs(gids: &[u32]) -> bool {
+    let changes = gids.windows(2).filter(|w| w[0] != w[1]).count();
+    changes.saturating_mul(8) < gids.len()
+}
+
+/// Most values a `uniqExact` set makes room for at once.
+const UNIQ_RESERVE: usize = 4096;
+
+/// Calls `f(group, rows)` for each run of consecutive selected rows with one group id.
+pub(crate) fn for_runs(sel: &[u32], gids: &[u32], mut f: impl FnMut(usize, &[u32])) {
+    let mut start = 0;
+    while let Some(&g) = gids.get(start) {
+        let len = gids[start..].iter().take_while(|&&h| h == g).count();
+        f(g as usize, sel.get(start..start + len).unwrap_or_default());
+        start += len;
+    }
+}
+
+/// The row range of `run` when its rows are consecutive.
+pub(crate) fn consecutive(run: &[u32]) -> Option<std::ops::Range<usize>> {
+    let (&first, &last) = (run.first()?, run.last()?);
+    let (first, last) = (first as usize, last as usize);
+    (last >= first && last - first + 1 == run.len()).then_some(first..last + 1)
 }

@@ -21,6 +21,7 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::Partial;
 use super::accum::{AggState, Rows};
+use super::bycode::ByCode;
 use super::order::{Keyed, sort_and_take};
 use super::predicate::PredCache;
 use super::rows::selection;
@@ -52,6 +53,8 @@ pub struct GroupTable<'p> {
     hasher: DefaultHashBuilder,
     group_keys: Vec<Vec<KeyPart>>,
     states: Vec<AggState>,
+    /// Counts and integer sums whose condition reads one small-domain column, kept per code.
+    by_code: ByCode<'p>,
     keep: Option<u64>,
     having: Option<&'p TExpr>,
     /// For keys that are all dictionary columns: per set of segment dictionaries (kept alive,
@@ -118,6 +121,7 @@ impl<'p> GroupTable<'p> {
             hasher: DefaultHashBuilder::default(),
             group_keys: Vec::new(),
             states: aggs.iter().map(AggState::new).collect(),
+            by_code: ByCode::new(aggs),
             keep: plan.limit.map(|l| l.saturating_add(plan.offset)),
             having: plan.having.as_ref(),
             dict_groups: HashMap::new(),
@@ -156,6 +160,7 @@ impl<'p> GroupTable<'p> {
         for s in &mut self.states {
             s.push_group();
         }
+        self.by_code.push_group();
         g
     }
 
@@ -172,6 +177,20 @@ impl<'p> GroupTable<'p> {
         });
         let mut out = Vec::with_capacity(sel.len());
         let mut parts: Vec<Part<'_>> = Vec::with_capacity(cols.len());
+        if let [(codes, dict)] = cols {
+            // One key: its code is the index.
+            for &r in sel {
+                let code = codes[r as usize] as usize;
+                let mut g = table[code];
+                if g == u32::MAX {
+                    g = self.group(&[Part::Str(dict.get(code))]);
+                    table[code] = g;
+                }
+                out.push(g);
+            }
+            self.dict_groups.insert(ptrs, (dicts, table));
+            return out;
+        }
         for &r in sel {
             let r = r as usize;
             let mut index = 0usize;
@@ -241,6 +260,7 @@ impl<'p> GroupTable<'p> {
 
     /// Merges another worker's table into this one.
     pub fn merge(&mut self, mut other: GroupTable<'_>) {
+        other.by_code.fold(&mut other.states);
         let keys = std::mem::take(&mut other.group_keys);
         for (src, key) in keys.iter().enumerate() {
             let parts: Vec<Part<'_>> = key.iter().map(KeyPart::borrowed).collect();
@@ -253,7 +273,8 @@ impl<'p> GroupTable<'p> {
 
     /// The final rows: outputs per group, sorted (ties and unordered queries by outputs), at
     /// most offset + limit of them.
-    pub fn finish(self, outputs: &[TExpr], order: &[SortKey]) -> Vec<Vec<Value>> {
+    pub fn finish(mut self, outputs: &[TExpr], order: &[SortKey]) -> Vec<Vec<Value>> {
+        self.by_code.fold(&mut self.states);
         let mut rows = Vec::with_capacity(self.group_keys.len());
         for (g, key) in self.group_keys.iter().enumerate() {
             let env = GroupEnv {
@@ -295,24 +316,28 @@ impl Partial for GroupTable<'_> {
         cache: &mut PredCache,
         _index: usize,
     ) -> Result<usize> {
-        if self.keys.is_empty() {
-            for (state, agg) in self.states.iter_mut().zip(self.aggs) {
-                let rows = Rows::Single { mask, n: u.rows() };
-                state.update(agg, u, rows, cache)?;
+        let rows_of = |sel, gids| match (sel, gids) {
+            (Some(sel), Some(gids)) => Rows::Grouped { sel, gids },
+            _ => Rows::Single { mask, n: u.rows() },
+        };
+        let (sel, gids);
+        let (sel_ref, gids_ref) = if self.keys.is_empty() {
+            (None, None)
+        } else {
+            sel = selection(mask, u.rows());
+            if sel.is_empty() {
+                return Ok(0);
             }
-            return Ok(0);
+            gids = self.group_ids(u, &sel, cache)?;
+            (Some(&sel[..]), Some(&gids[..]))
+        };
+        for (i, (state, agg)) in self.states.iter_mut().zip(self.aggs).enumerate() {
+            if !self.by_code.is_decomposed(i) {
+                state.update(agg, u, rows_of(sel_ref, gids_ref), cache)?;
+            }
         }
-        let sel = selection(mask, u.rows());
-        if sel.is_empty() {
-            return Ok(0);
-        }
-        let gids = self.group_ids(u, &sel, cache)?;
-        for (state, agg) in self.states.iter_mut().zip(self.aggs) {
-            let rows = Rows::Grouped {
-                sel: &sel,
-                gids: &gids,
-            };
-            state.update(agg, u, rows, cache)?;
+        if !self.by_code.is_empty() {
+            self.by_code.update(u, rows_of(sel_ref, gids_ref), cache)?;
         }
         Ok(0)
     }

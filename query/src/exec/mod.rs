@@ -9,15 +9,24 @@
 //! results are merged, then the final stage computes outputs per group or row, sorts, applies
 //! offset and limit, and builds Arrow batches ([`crate::result`]).
 //!
+//! Aggregation avoids a row mask per aggregate where it can: `countIf` and integer `sumIf` whose
+//! condition reads only the event type or a boolean column keep per-(group, code) totals, one
+//! pass per column for all of them, folded with the condition's truth table at merge
+//! ([`bycode`]); counts and integer sums fold each run of rows of one group in registers (rows
+//! are sorted by campaign and time, so runs are long), or row by row when groups change often
+//! ([`accum`]).
+//!
 //! - [`unit`]: a unit's decoded columns, dictionary form for low-cardinality strings.
 //! - [`predicate`], [`vector`]: vectorized conditions and numeric expressions.
 //! - [`group`]: code-keyed grouping within a unit, value-keyed groups across units.
 //! - [`accum`]: aggregate states, their update and merge.
+//! - [`bycode`]: counts and sums whose condition reads one small-domain column, kept per code.
 //! - [`hll`]: the HyperLogLog sketch of `uniq`.
 //! - [`rows`]: plain row selection, with top-k for ORDER BY ... LIMIT.
 //! - [`order`]: sorting, offset and limit of final rows.
 
 pub mod accum;
+pub mod bycode;
 pub mod group;
 pub mod hll;
 pub mod order;

@@ -239,7 +239,7 @@ fn compare_vectors(
     let x = va.to_bits();
     if let Some(c) = b.as_const() {
         let c = wide(c.bits(), tb);
-        return Ok(x.iter().map(|&x| op.holds(wide(x, ta).cmp(&c))).collect());
+        return Ok(compare_with_const(op, &x, ta.repr() == Repr::UInt, c));
     }
     let vb = eval_num(b, u, cache)?;
     let y = vb.to_bits();
@@ -247,4 +247,44 @@ fn compare_vectors(
         .zip(y.iter())
         .map(|(&x, &y)| op.holds(wide(x, ta).cmp(&wide(y, tb))))
         .collect())
+}
+
+/// `x op c` for every `x` (64-bit patterns, unsigned when `unsigned`), `c` exact in 128 bits: in
+/// the values' own type when `c` is in its range (a loop the compiler vectorizes), otherwise
+/// every row compares the same way.
+fn compare_with_const(op: CmpOp, x: &[i64], unsigned: bool, c: i128) -> Vec<bool> {
+    // Out of the values' range: every value is below a too-large constant, above a too-small one.
+    let beyond = || {
+        vec![
+            op.holds(if c < 0 {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            });
+            x.len()
+        ]
+    };
+    if unsigned {
+        match u64::try_from(c) {
+            Ok(c) => compare_loop(op, x.iter().map(|&v| v.cast_unsigned()), c),
+            Err(_) => beyond(),
+        }
+    } else {
+        match i64::try_from(c) {
+            Ok(c) => compare_loop(op, x.iter().copied(), c),
+            Err(_) => beyond(),
+        }
+    }
+}
+
+/// `x op c` for every `x` of `xs`, one loop per operator.
+fn compare_loop<T: Ord + Copy>(op: CmpOp, xs: impl Iterator<Item = T>, c: T) -> Vec<bool> {
+    match op {
+        CmpOp::Eq => xs.map(|x| x == c).collect(),
+        CmpOp::NotEq => xs.map(|x| x != c).collect(),
+        CmpOp::Lt => xs.map(|x| x < c).collect(),
+        CmpOp::LtEq => xs.map(|x| x <= c).collect(),
+        CmpOp::Gt => xs.map(|x| x > c).collect(),
+        CmpOp::GtEq => xs.map(|x| x >= c).collect(),
+    }
 }
