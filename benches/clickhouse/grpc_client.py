@@ -132,25 +132,25 @@ def append_files(addr: str, files: list[str], producer: str = "bench-agent") -> 
             "rows_read": resp.accepted + resp.duplicates + sum(rejected.values())}
 
 
-def compact(addr: str) -> float:
-    """`AdminService.Compact`: flush, then every partition merged into one segment. Seconds."""
+def _admin(addr: str, method: str, timeout: float) -> float:
+    """One unary `AdminService.<method>` call with an empty request; its seconds."""
     import grpc
 
     pb = importlib.import_module("adstore.v1.admin_pb2")
     stub_mod = importlib.import_module("adstore.v1.admin_pb2_grpc")
     with grpc.insecure_channel(addr) as channel:
+        call = getattr(stub_mod.AdminServiceStub(channel), method)
+        request = getattr(pb, f"{method}Request")()
         started = time.perf_counter()
-        stub_mod.AdminServiceStub(channel).Compact(pb.CompactRequest(), timeout=3600)
+        call(request, timeout=timeout)
         return time.perf_counter() - started
+
+
+def compact(addr: str) -> float:
+    """`AdminService.Compact`: flush, then every partition merged into one segment. Seconds."""
+    return _admin(addr, "Compact", 3600)
 
 
 def flush(addr: str) -> float:
     """`AdminService.Flush`: the memtables to segments, as after `adstore ingest`. Seconds."""
-    import grpc
-
-    pb = importlib.import_module("adstore.v1.admin_pb2")
-    stub_mod = importlib.import_module("adstore.v1.admin_pb2_grpc")
-    with grpc.insecure_channel(addr) as channel:
-        started = time.perf_counter()
-        stub_mod.AdminServiceStub(channel).Flush(pb.FlushRequest(), timeout=600)
-        return time.perf_counter() - started
+    return _admin(addr, "Flush", 600)
