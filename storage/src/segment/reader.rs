@@ -357,7 +357,10 @@ impl SegmentReader {
     /// The event ids of the rows `sel` (ascending) of block `b`, in a column of the block's full
     /// length whose other rows are empty strings. Only the sorted-key blocks holding those ids
     /// are decoded (unless the whole sorted key set is already decoded): for a selective query
-    /// (one user's events) that is a few key blocks instead of every id of the segment.
+    /// (one user's events) that is a few key blocks instead of every id of the segment. A
+    /// selection of at least as many rows as there are key blocks would touch most of them
+    /// (ranks are spread over the whole key set), and for every row block again: it decodes the
+    /// whole key set once instead, kept for the segment's later blocks ([`Self::sorted_keys`]).
     pub fn read_event_ids_of_rows(
         &self,
         b: u32,
@@ -372,7 +375,11 @@ impl SegmentReader {
         ints::decode_u32(raw, rows, &mut ranks)
             .and_then(|n| check_len(n, raw.len()))
             .map_err(|e| self.codec(&what, e))?;
-        let cached = self.sorted_keys.get().cloned();
+        let cached = if sel.len() >= self.footer.key_blocks.len() {
+            Some(self.sorted_keys(ctx)?)
+        } else {
+            self.sorted_keys.get().cloned()
+        };
         // First rank of each key block, to find the block holding a rank.
         let mut starts = Vec::with_capacity(self.footer.key_blocks.len());
         let mut total = 0u64;
