@@ -97,8 +97,8 @@ fn main() {
     );
     println!("params: {params:?}");
     println!(
-        "{:<5} {:>10} {:>10} {:>8} {:>7} {:>11}",
-        "query", "median ms", "min ms", "cpu ms", "rows", "units kept"
+        "{:<5} {:>10} {:>10} {:>8} {:>7} {:>11} {:>8} {:>10}",
+        "query", "median ms", "min ms", "cpu ms", "rows", "units kept", "decided", "from stats"
     );
     let options = ExecOptions::default();
     let only = std::env::var("ADSTORE_BENCH_ONLY").ok();
@@ -127,12 +127,14 @@ fn main() {
         let r = last.unwrap();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
-            "{name:<5} {:>10.2} {:>10.2} {:>8.2} {:>7} {:>11}",
+            "{name:<5} {:>10.2} {:>10.2} {:>8.2} {:>7} {:>11} {:>8} {:>10}",
             ms(times[times.len() / 2]),
             ms(times[0]),
             ms(cpu),
             r.num_rows(),
-            format!("{}", r.stats.units),
+            r.stats.units,
+            r.stats.units_decided,
+            r.stats.units_from_statistics,
         );
     }
 }

@@ -14,6 +14,7 @@ use adstore_storage::ColumnData;
 use hashbrown::HashSet;
 
 use super::hll::{Hll, hash_bits, hash_str};
+use super::meta::Contribution;
 use super::predicate::{PredCache, eval_pred};
 use super::unit::UnitColumns;
 use super::vector::{Vector, eval_num};
@@ -155,6 +156,47 @@ impl AggState {
             },
             AggFunc::UniqExact => AggState::UniqExact(Vec::new()),
             AggFunc::Uniq => AggState::Uniq(Vec::new()),
+        }
+    }
+
+    /// Whether [`AggState::add_summary`] takes `c` (the contribution [`super::meta::summary`]
+    /// computed for this state's aggregate).
+    pub(crate) fn takes(&self, c: Contribution) -> bool {
+        matches!(
+            (self, c),
+            (_, Contribution::Nothing)
+                | (AggState::Count(_), Contribution::Count(_))
+                | (AggState::SumInt(_), Contribution::SumInt(_))
+                | (AggState::MinMaxInt { .. }, Contribution::MinMax(..))
+                | (AggState::AvgInt { .. }, Contribution::Avg(..))
+        )
+    }
+
+    /// Adds a whole block's contribution to group `g` (one [`AggState::takes`]).
+    pub(crate) fn add_summary(&mut self, g: usize, c: Contribution) {
+        match (self, c) {
+            (AggState::Count(v), Contribution::Count(n)) => v[g] = v[g].wrapping_add(n),
+            (AggState::SumInt(v), Contribution::SumInt(s)) => v[g] = v[g].wrapping_add(s),
+            (
+                AggState::MinMaxInt {
+                    max,
+                    unsigned,
+                    vals,
+                    seen,
+                },
+                Contribution::MinMax(lo, hi),
+            ) => {
+                let x = if *max { hi } else { lo };
+                if !seen[g] || better_int(x, vals[g], *max, *unsigned) {
+                    vals[g] = x;
+                    seen[g] = true;
+                }
+            }
+            (AggState::AvgInt { sum, n, .. }, Contribution::Avg(s, k)) => {
+                sum[g] += s;
+                n[g] += k;
+            }
+            _ => {}
         }
     }
 

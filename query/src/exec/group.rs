@@ -16,12 +16,13 @@ use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use adstore_storage::{ColumnData, StringColumn};
+use adstore_storage::{ColumnData, ReadContext, StringColumn};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::Partial;
 use super::accum::{AggState, Rows};
 use super::bycode::ByCode;
+use super::meta::{self, BlockStats};
 use super::order::{Keyed, sort_and_take};
 use super::predicate::PredCache;
 use super::rows::selection;
@@ -258,6 +259,34 @@ impl<'p> GroupTable<'p> {
         Ok(local.iter().map(|&l| to_global[l as usize]).collect())
     }
 
+    /// Folds a whole block without the per-row path ([`meta::block_groups`]: from its
+    /// statistics, or by runs of `ts`), for a block whose WHERE clause holds for every row.
+    /// Returns false, having changed nothing, when that cannot be done.
+    pub(crate) fn add_summary(
+        &mut self,
+        stats: &BlockStats<'_>,
+        ctx: &mut ReadContext,
+    ) -> Result<bool> {
+        let Some(groups) = meta::block_groups(self.keys, self.aggs, &self.states, stats, ctx)?
+        else {
+            return Ok(false);
+        };
+        for (values, contributions) in groups {
+            let parts: Vec<Part<'_>> = values
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Part::Str(s),
+                    v => Part::Bits(v.bits()),
+                })
+                .collect();
+            let g = self.group(&parts) as usize;
+            for (state, c) in self.states.iter_mut().zip(contributions) {
+                state.add_summary(g, c);
+            }
+        }
+        Ok(true)
+    }
+
     /// Merges another worker's table into this one.
     pub fn merge(&mut self, mut other: GroupTable<'_>) {
         other.by_code.fold(&mut other.states);
@@ -340,6 +369,10 @@ impl Partial for GroupTable<'_> {
             self.by_code.update(u, rows_of(sel_ref, gids_ref), cache)?;
         }
         Ok(0)
+    }
+
+    fn add_summary(&mut self, stats: &BlockStats<'_>, ctx: &mut ReadContext) -> Result<bool> {
+        GroupTable::add_summary(self, stats, ctx)
     }
 
     fn enough(&self, _produced: u64) -> bool {

@@ -9,6 +9,12 @@
 //! results are merged, then the final stage computes outputs per group or row, sorts, applies
 //! offset and limit, and builds Arrow batches ([`crate::result`]).
 //!
+//! Before a segment block is decoded, its footer statistics (per-column min, max and sum) may
+//! decide the WHERE clause for all its rows ([`meta`]): a block where it holds for none is
+//! skipped; one where it holds for all decodes no WHERE column and needs no mask, and when its
+//! group keys and aggregates are decided too it is folded from the statistics alone, or by runs
+//! of `ts` for time-bucket keys.
+//!
 //! Aggregation avoids a row mask per aggregate where it can: `countIf` and integer `sumIf` whose
 //! condition reads only the event type or a boolean column keep per-(group, code) totals, one
 //! pass per column for all of them, folded with the condition's truth table at merge
@@ -16,6 +22,7 @@
 //! are sorted by campaign and time, so runs are long), or row by row when groups change often
 //! ([`accum`]).
 //!
+//! - [`meta`]: blocks decided, or answered, by their statistics.
 //! - [`unit`]: a unit's decoded columns, dictionary form for low-cardinality strings.
 //! - [`predicate`], [`vector`]: vectorized conditions and numeric expressions.
 //! - [`group`]: code-keyed grouping within a unit, value-keyed groups across units.
@@ -29,6 +36,7 @@ pub mod accum;
 pub mod bycode;
 pub mod group;
 pub mod hll;
+pub mod meta;
 pub mod order;
 pub mod predicate;
 pub mod rows;
@@ -66,6 +74,12 @@ pub struct ExecStats {
     pub rows_scanned: u64,
     /// Rows of the snapshot (before pruning).
     pub rows_total: u64,
+    /// Segment blocks whose WHERE clause their statistics decided for every row: scanned
+    /// without decoding the clause's columns, or skipped when it holds for none.
+    pub units_decided: u64,
+    /// Segment blocks folded into the aggregates from their statistics alone, with no column
+    /// decoded ([`meta`]).
+    pub units_from_statistics: u64,
 }
 
 /// A query's answer: an Arrow schema and record batches (together at most the query's limit
@@ -113,6 +127,7 @@ pub fn execute_plan(
         .copied()
         .filter(|c| !filter_columns.contains(c))
         .collect();
+    let body_columns = plan.body_columns();
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
@@ -128,11 +143,14 @@ pub fn execute_plan(
         filter: plan.filter.as_ref(),
         filter_columns: &filter_columns,
         other_columns: &other_columns,
+        body_columns: &body_columns,
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         scanned: AtomicU64::new(0),
         rows: AtomicU64::new(0),
         produced: AtomicU64::new(0),
+        decided: AtomicU64::new(0),
+        from_statistics: AtomicU64::new(0),
     };
     let final_rows: Vec<Vec<Value>> = match &plan.body {
         Body::Aggregate {
@@ -158,6 +176,8 @@ pub fn execute_plan(
     let page = order::page(final_rows, plan.offset, plan.limit);
     stats.units_scanned = scan.scanned.load(Ordering::Relaxed);
     stats.rows_scanned = scan.rows.load(Ordering::Relaxed);
+    stats.units_decided = scan.decided.load(Ordering::Relaxed);
+    stats.units_from_statistics = scan.from_statistics.load(Ordering::Relaxed);
     let (schema, batches) = crate::result::to_batches(&plan.names, &plan.types, &page)?;
     Ok(QueryResult {
         schema,
@@ -177,6 +197,15 @@ pub(crate) trait Partial: Send {
         cache: &mut PredCache,
         index: usize,
     ) -> Result<usize>;
+    /// Folds in a whole segment block from its statistics alone, when the WHERE clause holds
+    /// for each of its rows; false (nothing changed) when the statistics cannot tell.
+    fn add_summary(
+        &mut self,
+        _stats: &meta::BlockStats<'_>,
+        _ctx: &mut ReadContext,
+    ) -> Result<bool> {
+        Ok(false)
+    }
     /// Whether the scan may stop once `produced` rows exist (row selection without ORDER BY).
     fn enough(&self, produced: u64) -> bool;
 }
@@ -189,11 +218,15 @@ struct Scan<'a> {
     filter_columns: &'a [adstore_storage::ColumnId],
     /// The other columns the query reads.
     other_columns: &'a [adstore_storage::ColumnId],
+    /// The columns the query reads outside its WHERE clause.
+    body_columns: &'a [adstore_storage::ColumnId],
     next: AtomicUsize,
     stop: AtomicBool,
     scanned: AtomicU64,
     rows: AtomicU64,
     produced: AtomicU64,
+    decided: AtomicU64,
+    from_statistics: AtomicU64,
 }
 
 /// One worker: takes units until none is left or the scan stops.
@@ -205,20 +238,10 @@ fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
         let Some(unit) = scan.units.get(i) else {
             break;
         };
-        // Late materialization: the WHERE clause's columns first; the others only for a unit
-        // with a matching row, so bloom false positives and selective filters cost little.
-        let mut cols = UnitColumns::read(unit, scan.filter_columns, &mut ctx)?;
-        scan.scanned.fetch_add(1, Ordering::Relaxed);
-        scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
-        let mask = scan
-            .filter
-            .map(|f| predicate::eval_pred(f, &cols, &mut cache))
-            .transpose()?;
-        if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
-            continue;
-        }
-        // Every consumer reads the masked rows only (row selection, groups, aggregates).
-        cols.read_more_masked(unit, scan.other_columns, mask.as_deref(), &mut ctx)?;
+        let (cols, mask) = match read_unit(scan, unit, &mut partial, &mut ctx, &mut cache)? {
+            Some(read) => read,
+            None => continue,
+        };
         let produced = partial.add_unit(&cols, mask.as_deref(), &mut cache, i)? as u64;
         if produced > 0 {
             let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;
@@ -228,6 +251,56 @@ fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
         }
     }
     Ok(partial)
+}
+
+/// Decodes what `unit` needs and evaluates the WHERE clause into a row mask (`None`: every
+/// row); `None` when the unit needs nothing more: no row matches, or its statistics answered.
+fn read_unit<P: Partial>(
+    scan: &Scan<'_>,
+    unit: &ScanUnit,
+    partial: &mut P,
+    ctx: &mut ReadContext,
+    cache: &mut PredCache,
+) -> Result<Option<(UnitColumns, Option<Vec<bool>>)>> {
+    if let Some(stats) = meta::BlockStats::of(unit) {
+        let verdict = match scan.filter {
+            Some(f) => meta::decide(f, &stats, ctx)?,
+            None => Some(true),
+        };
+        if scan.filter.is_some() && verdict.is_some() {
+            scan.decided.fetch_add(1, Ordering::Relaxed);
+        }
+        match verdict {
+            Some(false) => return Ok(None),
+            Some(true) => {
+                if partial.add_summary(&stats, ctx)? {
+                    scan.from_statistics.fetch_add(1, Ordering::Relaxed);
+                    return Ok(None);
+                }
+                // Every row matches: no WHERE column to decode, no mask.
+                let cols = UnitColumns::read(unit, scan.body_columns, ctx)?;
+                scan.scanned.fetch_add(1, Ordering::Relaxed);
+                scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
+                return Ok(Some((cols, None)));
+            }
+            None => {}
+        }
+    }
+    // Late materialization: the WHERE clause's columns first; the others only for a unit with
+    // a matching row, so bloom false positives and selective filters cost little.
+    let mut cols = UnitColumns::read(unit, scan.filter_columns, ctx)?;
+    scan.scanned.fetch_add(1, Ordering::Relaxed);
+    scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
+    let mask = scan
+        .filter
+        .map(|f| predicate::eval_pred(f, &cols, cache))
+        .transpose()?;
+    if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
+        return Ok(None);
+    }
+    // Every consumer reads the masked rows only (row selection, groups, aggregates).
+    cols.read_more_masked(unit, scan.other_columns, mask.as_deref(), ctx)?;
+    Ok(Some((cols, mask)))
 }
 
 /// Runs `threads` workers over the scan's units, each folding units into its own partial.

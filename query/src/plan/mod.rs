@@ -183,7 +183,17 @@ impl Plan {
 
     /// The columns the scan must decode, in schema order.
     pub fn columns(&self) -> Vec<ColumnId> {
-        let mut exprs: Vec<&TExpr> = self.filter.iter().collect();
+        self.columns_of(true)
+    }
+
+    /// The columns the aggregates, group keys or selected rows read (the WHERE clause's left
+    /// out), in schema order: what a block whose WHERE clause holds for every row decodes.
+    pub fn body_columns(&self) -> Vec<ColumnId> {
+        self.columns_of(false)
+    }
+
+    fn columns_of(&self, with_filter: bool) -> Vec<ColumnId> {
+        let mut exprs: Vec<&TExpr> = self.filter.iter().filter(|_| with_filter).collect();
         match &self.body {
             Body::Aggregate { keys, aggs, .. } => {
                 exprs.extend(keys);

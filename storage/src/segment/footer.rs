@@ -6,7 +6,7 @@
 //! ```text
 //! | RowCount(u64) | BlockRows(u32) | BlockCount(u32) | Day(i32) | Bucket(u16) | ColumnCount(u16) | MinTs(i64) | MaxTs(i64) |
 //! ColumnCount × | ColumnId(u8) | Kind(u8) | Reserved(u16) | DictLen(u32) | DictOffset(u64) | DictBlockLen(u32) |
-//!               BlockCount × | Offset(u64) | Len(u32) | Min(i64) | Max(i64) |
+//!               BlockCount × | Offset(u64) | Len(u32) | Min(i64) | Max(i64) | Sum(i64) (version 2) |
 //! | BloomOffset(u64) | BloomLen(u64) | BloomCrc(u32) | BloomColumnCount(u8) |
 //! BloomColumnCount × | ColumnId(u8) | BlockCount × | RelOffset(u32) | Len(u32) | |
 //! | KeyBlockCount(u32) | KeyBlockCount × | Offset(u64) | Len(u32) | KeyCount(u32) | FirstKeyLen(u16) | FirstKey | |
@@ -27,6 +27,10 @@ pub struct BlockMeta {
     pub min: i64,
     /// Largest value, as `min`.
     pub max: i64,
+    /// The values' sum, wrapping at 64 bits (for a bool column, its count of `true`), so a
+    /// query can fold `sum` and `countIf(bool)` over a block without decoding it; `None` for
+    /// other column kinds and in version 1 segments, which do not store it.
+    pub sum: Option<i64>,
 }
 
 /// One column's entry in the footer.
@@ -58,6 +62,11 @@ pub struct KeyBlockMeta {
 /// The parsed footer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Footer {
+    /// The segment format version the footer was read in (what [`Footer::encode`] writes is
+    /// always the current one). From version 2 on, rows are in (event_type, campaign_id, ts,
+    /// event_id) order, so within a block where the first columns are constant the next one is
+    /// ascending.
+    pub format_version: u16,
     /// Rows in the segment.
     pub rows: u64,
     /// Rows per block (the last block may hold fewer).
@@ -85,7 +94,8 @@ pub struct Footer {
 }
 
 impl Footer {
-    /// Serializes the footer.
+    /// Serializes the footer, in the current format version
+    /// ([`SEGMENT_FORMAT_VERSION`](super::format::SEGMENT_FORMAT_VERSION)).
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.rows.to_le_bytes());
         out.extend_from_slice(&self.block_rows.to_le_bytes());
@@ -111,6 +121,7 @@ impl Footer {
                 out.extend_from_slice(&b.len.to_le_bytes());
                 out.extend_from_slice(&b.min.to_le_bytes());
                 out.extend_from_slice(&b.max.to_le_bytes());
+                out.extend_from_slice(&b.sum.unwrap_or(0).to_le_bytes());
             }
         }
         out.extend_from_slice(&self.bloom_offset.to_le_bytes());
@@ -139,8 +150,10 @@ impl Footer {
         }
     }
 
-    /// Parses a footer; `data_end` is where the footer starts (every block must end before it).
-    pub fn decode(bytes: &[u8], data_end: u64) -> Result<Footer, String> {
+    /// Parses a footer of segment format `version` (1 or 2); `data_end` is where the footer
+    /// starts (every block must end before it).
+    pub fn decode(bytes: &[u8], data_end: u64, version: u16) -> Result<Footer, String> {
+        let with_sums = version >= 2;
         let mut r = Cursor { bytes, at: 0 };
         let rows = r.u64()?;
         let block_rows = r.u32()?;
@@ -186,15 +199,22 @@ impl Footer {
             if expected.kind() == ColumnKind::DictString {
                 check_range(dict_block.0, u64::from(dict_block.1), "dictionary block")?;
             }
-            r.need(block_count as usize * 28)?;
+            let has_sum =
+                with_sums && matches!(expected.kind(), ColumnKind::I64 | ColumnKind::Bool);
+            r.need(block_count as usize * if with_sums { 36 } else { 28 })?;
             let mut blocks = Vec::with_capacity(block_count as usize);
             for b in 0..block_count {
-                let meta = BlockMeta {
+                let mut meta = BlockMeta {
                     offset: r.u64()?,
                     len: r.u32()?,
                     min: r.i64()?,
                     max: r.i64()?,
+                    sum: None,
                 };
+                if with_sums {
+                    let sum = r.i64()?;
+                    meta.sum = has_sum.then_some(sum);
+                }
                 check_range(
                     meta.offset,
                     u64::from(meta.len),
@@ -253,6 +273,7 @@ impl Footer {
             return Err(format!("{} trailing bytes in footer", bytes.len() - r.at));
         }
         Ok(Footer {
+            format_version: version,
             rows,
             block_rows,
             block_count,

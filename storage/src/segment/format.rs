@@ -10,8 +10,11 @@
 
 /// Magic bytes at both ends of a segment file.
 pub const SEGMENT_MAGIC: [u8; 4] = *b"ADSG";
-/// The segment format version this build writes and reads.
-pub const SEGMENT_FORMAT_VERSION: u16 = 1;
+/// The segment format version this build writes. Version 2 added each block's sum to the
+/// footer's block entries (`docs/FORMAT.md`, "Segment footer").
+pub const SEGMENT_FORMAT_VERSION: u16 = 2;
+/// The oldest segment format version this build reads (version 1: no block sums).
+pub const OLDEST_SEGMENT_FORMAT_VERSION: u16 = 1;
 
 /// Size of the file header.
 pub const HEADER_LEN: usize = 16;

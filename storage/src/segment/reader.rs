@@ -13,7 +13,8 @@ use memmap2::Mmap;
 use super::SegmentId;
 use super::footer::{BlockMeta, Footer};
 use super::format::{
-    BLOCK_CRC_LEN, BLOCK_HEADER_LEN, HEADER_LEN, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
+    BLOCK_CRC_LEN, BLOCK_HEADER_LEN, HEADER_LEN, OLDEST_SEGMENT_FORMAT_VERSION,
+    SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
 };
 use crate::batch::{EventBatch, StringColumn};
 use crate::bloom::BloomFilter;
@@ -133,16 +134,17 @@ impl SegmentReader {
         let trailer = &mmap[len - TRAILER_LEN..];
         let version = u16::from_le_bytes([trailer[8], trailer[9]]);
         let head_version = u16::from_le_bytes([mmap[4], mmap[5]]);
-        if version != SEGMENT_FORMAT_VERSION || head_version != SEGMENT_FORMAT_VERSION {
+        let readable = OLDEST_SEGMENT_FORMAT_VERSION..=SEGMENT_FORMAT_VERSION;
+        if !readable.contains(&version) || head_version != version {
             return Err(Error::UnsupportedVersion {
                 path: path.to_path_buf(),
                 what: "segment",
-                version: if version == SEGMENT_FORMAT_VERSION {
+                version: if readable.contains(&version) {
                     head_version
                 } else {
                     version
                 },
-                supported: SEGMENT_FORMAT_VERSION.to_string(),
+                supported: format!("{OLDEST_SEGMENT_FORMAT_VERSION} to {SEGMENT_FORMAT_VERSION}"),
             });
         }
         if mmap[8..HEADER_LEN].iter().any(|&b| b != 0) || trailer[10..12] != [0, 0] {
@@ -182,7 +184,7 @@ impl SegmentReader {
                 got,
             });
         }
-        let footer = Footer::decode(footer_bytes, footer_start as u64)
+        let footer = Footer::decode(footer_bytes, footer_start as u64, version)
             .map_err(|reason| corrupt(Some(footer_start as u64), format!("footer: {reason}")))?;
         let bloom =
             &mmap[footer.bloom_offset as usize..(footer.bloom_offset + footer.bloom_len) as usize];
@@ -586,7 +588,8 @@ impl SegmentReader {
                 raw += self
                     .block_bytes(meta.offset, meta.len, &format!("{col} block {b}"), ctx)?
                     .len() as u64;
-                self.read_block(col, b, ctx)?;
+                let data = self.read_block(col, b, ctx)?;
+                self.check_block_stats(col, b, meta, &data)?;
             }
             sizes.push((col, stored, raw));
         }
@@ -603,6 +606,36 @@ impl SegmentReader {
             });
         }
         Ok(sizes)
+    }
+
+    /// Checks a numeric block's stored min, max and sum against its decoded values: queries
+    /// answer from them without decoding, so a wrong statistic would be a wrong answer.
+    fn check_block_stats(
+        &self,
+        col: ColumnId,
+        b: u32,
+        meta: &BlockMeta,
+        data: &ColumnData,
+    ) -> Result<()> {
+        let values: Vec<i64> = match data {
+            ColumnData::I64(v) => v.clone(),
+            ColumnData::Bool(v) => v.iter().map(|&w| i64::from(w)).collect(),
+            _ => return Ok(()),
+        };
+        let min = values.iter().copied().min().unwrap_or(i64::MAX);
+        let max = values.iter().copied().max().unwrap_or(i64::MIN);
+        let sum = values.iter().fold(0i64, |a, &v| a.wrapping_add(v));
+        if (min, max) != (meta.min, meta.max) || meta.sum.is_some_and(|s| s != sum) {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                offset: Some(meta.offset),
+                reason: format!(
+                    "{col} block {b}: footer says min {} max {} sum {:?}, the values give {min} {max} {sum}",
+                    meta.min, meta.max, meta.sum
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The checked, decompressed payload of the framed block at `offset`.

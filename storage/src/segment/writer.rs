@@ -164,14 +164,14 @@ pub fn encode_segment(
         let block_perm = &perm[b * block_rows..((b + 1) * block_rows).min(rows)];
         for col in ColumnId::ALL {
             raw.clear();
-            let (min, max) = match col.kind() {
+            let (min, max, sum) = match col.kind() {
                 ColumnKind::PlainString if col == ColumnId::EventId => {
                     // event_id is stored once, in the sorted key blocks; its row blocks hold
                     // each row's rank among the sorted keys (a few bits per row).
                     block_codes.clear();
                     block_codes.extend(block_perm.iter().map(|&r| key_ranks[r as usize]));
                     ints::encode_u32(&block_codes, &mut raw);
-                    (0, 0)
+                    (0, 0, None)
                 }
                 ColumnKind::PlainString => {
                     let values = batch
@@ -180,21 +180,24 @@ pub fn encode_segment(
                     if let Some(v) = values {
                         strings::encode_strings(v, &mut raw);
                     }
-                    (0, 0)
+                    (0, 0, None)
                 }
                 ColumnKind::DictString => {
                     let (dict, all_codes) = &dictionaries[&col];
                     block_codes.clear();
                     block_codes.extend(block_perm.iter().map(|&r| all_codes[r as usize]));
                     codes::encode_codes(&block_codes, dict.len(), &mut raw);
-                    min_max(block_codes.iter().map(|&c| i64::from(c)))
+                    let (min, max) = min_max(block_codes.iter().map(|&c| i64::from(c)));
+                    (min, max, None)
                 }
                 ColumnKind::I64 => {
                     let values = batch.i64_column(col).unwrap_or(&[]);
                     block_ints.clear();
                     block_ints.extend(block_perm.iter().map(|&r| values[r as usize]));
                     ints::encode_i64(&block_ints, &mut raw);
-                    min_max(block_ints.iter().copied())
+                    let (min, max) = min_max(block_ints.iter().copied());
+                    let sum = block_ints.iter().fold(0i64, |a, &v| a.wrapping_add(v));
+                    (min, max, Some(sum))
                 }
                 ColumnKind::EventType => {
                     block_codes.clear();
@@ -208,13 +211,16 @@ pub fn encode_segment(
                         crate::schema::EventType::ALL.len(),
                         &mut raw,
                     );
-                    min_max(block_codes.iter().map(|&c| i64::from(c)))
+                    let (min, max) = min_max(block_codes.iter().map(|&c| i64::from(c)));
+                    (min, max, None)
                 }
                 ColumnKind::Bool => {
                     block_bools.clear();
                     block_bools.extend(block_perm.iter().map(|&r| batch.won[r as usize]));
                     bools::encode_bools(&block_bools, &mut raw);
-                    min_max(block_bools.iter().map(|&w| i64::from(w)))
+                    let (min, max) = min_max(block_bools.iter().map(|&w| i64::from(w)));
+                    let trues = block_bools.iter().filter(|&&w| w).count();
+                    (min, max, Some(i64::try_from(trues).unwrap_or(i64::MAX)))
                 }
             };
             let (offset, len) = put_block(&mut out, &raw)?;
@@ -223,6 +229,7 @@ pub fn encode_segment(
                 len,
                 min,
                 max,
+                sum,
             });
         }
     }
@@ -277,6 +284,7 @@ pub fn encode_segment(
     let bloom_crc = crc32fast::hash(&out[bloom_offset as usize..]);
 
     let footer = Footer {
+        format_version: SEGMENT_FORMAT_VERSION,
         rows: rows as u64,
         block_rows: u32::try_from(block_rows).unwrap_or(u32::MAX),
         block_count: u32::try_from(block_count).unwrap_or(u32::MAX),
