@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::footer::{BlockMeta, ColumnMeta, Footer, KeyBlockMeta};
 use super::format::{
-    DEFAULT_BLOCK_ROWS, DEFAULT_BLOOM_BITS_PER_KEY, KEYS_PER_KEY_BLOCK, SEGMENT_FORMAT_VERSION,
-    SEGMENT_MAGIC, file_header, frame_block,
+    DEFAULT_BLOCK_ROWS, DEFAULT_BLOOM_BITS_PER_KEY, DEFAULT_USER_BLOOM_BITS_PER_KEY,
+    KEYS_PER_KEY_BLOCK, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, file_header, frame_block,
 };
 use crate::batch::{EventBatch, StringColumn};
 use crate::bloom::BloomBuilder;
@@ -24,8 +24,10 @@ use crate::schema::{ColumnId, ColumnKind};
 pub struct SegmentOptions {
     /// Rows per block.
     pub block_rows: u32,
-    /// Bloom filter bits per key (event_id and user_id, per block).
+    /// Bloom filter bits per key of the per-block `event_id` filters.
     pub bloom_bits_per_key: f64,
+    /// Bloom filter bits per key of the per-block `user_id` filters.
+    pub user_bloom_bits_per_key: f64,
     /// zstd level for blocks.
     pub zstd_level: i32,
 }
@@ -35,6 +37,7 @@ impl Default for SegmentOptions {
         SegmentOptions {
             block_rows: DEFAULT_BLOCK_ROWS,
             bloom_bits_per_key: DEFAULT_BLOOM_BITS_PER_KEY,
+            user_bloom_bits_per_key: DEFAULT_USER_BLOOM_BITS_PER_KEY,
             zstd_level: 1,
         }
     }
@@ -266,10 +269,15 @@ pub fn encode_segment(
         let Some(values) = batch.string_column(col) else {
             continue;
         };
+        let bits_per_key = if col == ColumnId::UserId {
+            options.user_bloom_bits_per_key
+        } else {
+            options.bloom_bits_per_key
+        };
         let mut per_block = Vec::with_capacity(block_count);
         for b in 0..block_count {
             let block_perm = &perm[b * block_rows..((b + 1) * block_rows).min(rows)];
-            let mut builder = BloomBuilder::new(block_perm.len(), options.bloom_bits_per_key);
+            let mut builder = BloomBuilder::new(block_perm.len(), bits_per_key);
             for &r in block_perm {
                 builder.insert(values.get(r as usize).as_bytes());
             }
