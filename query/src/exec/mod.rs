@@ -128,6 +128,11 @@ pub fn execute_plan(
         .filter(|c| !filter_columns.contains(c))
         .collect();
     let body_columns = plan.body_columns();
+    let string_match = plan
+        .filter
+        .as_ref()
+        .and_then(predicate::plain_string_match)
+        .filter(|(c, _, _)| !body_columns.contains(c));
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
@@ -144,6 +149,7 @@ pub fn execute_plan(
         filter_columns: &filter_columns,
         other_columns: &other_columns,
         body_columns: &body_columns,
+        string_match: string_match.as_ref(),
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         scanned: AtomicU64::new(0),
@@ -220,6 +226,9 @@ struct Scan<'a> {
     other_columns: &'a [adstore_storage::ColumnId],
     /// The columns the query reads outside its WHERE clause.
     body_columns: &'a [adstore_storage::ColumnId],
+    /// A WHERE clause that segment blocks answer from their encoded strings
+    /// ([`predicate::plain_string_match`]), when the query reads that column nowhere else.
+    string_match: Option<&'a (adstore_storage::ColumnId, Vec<&'a str>, bool)>,
     next: AtomicUsize,
     stop: AtomicBool,
     scanned: AtomicU64,
@@ -285,6 +294,22 @@ fn read_unit<P: Partial>(
             }
             None => {}
         }
+    }
+    if let (Some((col, needles, negated)), ScanUnit::Block { segment, block }) =
+        (scan.string_match, unit)
+    {
+        let mut mask = segment.match_strings(*col, *block, needles, ctx)?;
+        if *negated {
+            mask.iter_mut().for_each(|m| *m = !*m);
+        }
+        scan.scanned.fetch_add(1, Ordering::Relaxed);
+        scan.rows.fetch_add(mask.len() as u64, Ordering::Relaxed);
+        if !mask.contains(&true) {
+            return Ok(None);
+        }
+        let mut cols = UnitColumns::read(unit, &[], ctx)?;
+        cols.read_more_masked(unit, scan.body_columns, Some(&mask), ctx)?;
+        return Ok(Some((cols, Some(mask))));
     }
     // Late materialization: the WHERE clause's columns first; the others only for a unit with
     // a matching row, so bloom false positives and selective filters cost little.

@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use adstore_storage::{ColumnData, ColumnId, EventType, StringColumn};
+use adstore_storage::{ColumnData, ColumnId, ColumnKind, EventType, StringColumn};
 
 use super::unit::{OneColumnEnv, RowEnv, UnitColumns};
 use super::vector::{Vector, eval_num};
@@ -162,6 +162,40 @@ pub fn eval_pred(e: &TExpr, u: &UnitColumns, cache: &mut PredCache) -> Result<Ve
         _ => Ok((0..u.rows())
             .map(|row| eval(e, &RowEnv { unit: u, row }).is_true())
             .collect()),
+    }
+}
+
+/// A WHERE clause that is one `=`, `!=`, `IN` or `NOT IN` of a plain string column other than
+/// `event_id` (`user_id`, `impression_id`) with string constants: the column, the constants,
+/// and whether a row matches when its value is *not* among them. A segment block then answers
+/// it from its encoded strings ([`adstore_storage::SegmentReader::match_strings`]) without
+/// decoding them.
+pub(crate) fn plain_string_match(e: &TExpr) -> Option<(ColumnId, Vec<&str>, bool)> {
+    let plain = |t: &TExpr| match t.node {
+        Node::Column(c) if c.kind() == ColumnKind::PlainString && c != ColumnId::EventId => Some(c),
+        _ => None,
+    };
+    fn text(v: &Value) -> Option<&str> {
+        match v {
+            Value::Str(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+    match &e.node {
+        Node::Cmp(op @ (CmpOp::Eq | CmpOp::NotEq), a, b) => {
+            let (c, lit) = match (plain(a), plain(b)) {
+                (Some(c), None) => (c, text(b.as_const()?)?),
+                (None, Some(c)) => (c, text(a.as_const()?)?),
+                _ => return None,
+            };
+            Some((c, vec![lit], *op == CmpOp::NotEq))
+        }
+        Node::In { expr, set, negated } => {
+            let c = plain(expr)?;
+            let needles: Option<Vec<&str>> = set.iter().map(text).collect();
+            Some((c, needles?, *negated))
+        }
+        _ => None,
     }
 }
 

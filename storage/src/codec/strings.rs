@@ -87,6 +87,49 @@ pub fn decode_strings(
     Ok(header + total)
 }
 
+/// Which of `rows` encoded strings at the start of `input` equal one of `needles`, without
+/// building a [`StringColumn`]: only strings of a needle's length are compared, byte for byte.
+/// Returns the mask and the bytes consumed, as [`decode_strings`] would. The bytes are not checked
+/// for UTF-8 (a string equal to a needle is valid, and the block's CRC covers the rest).
+///
+/// # Errors
+/// Those of [`ints::decode_u32`] for the lengths, and [`CodecError::Truncated`] when the bytes
+/// they add up to are not there.
+pub fn match_strings(
+    input: &[u8],
+    rows: usize,
+    needles: &[&str],
+) -> Result<(Vec<bool>, usize), CodecError> {
+    let mut lengths = Vec::new();
+    let header = ints::decode_u32(input, rows, &mut lengths)?;
+    let total = lengths
+        .iter()
+        .fold(0u64, |sum, &l| sum.saturating_add(u64::from(l)));
+    let end = u64::try_from(header)
+        .unwrap_or(u64::MAX)
+        .saturating_add(total);
+    let bytes = usize::try_from(end)
+        .ok()
+        .and_then(|end| input.get(header..end))
+        .ok_or(CodecError::Truncated {
+            needed: usize::try_from(end).unwrap_or(usize::MAX),
+            available: input.len(),
+        })?;
+    let mut mask = Vec::with_capacity(rows);
+    let mut pos = 0usize;
+    for &len in &lengths {
+        let len = len as usize;
+        let value = &bytes[pos..pos + len];
+        mask.push(
+            needles
+                .iter()
+                .any(|n| n.len() == len && n.as_bytes() == value),
+        );
+        pos += len;
+    }
+    Ok((mask, bytes.len() + header))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +162,27 @@ mod tests {
         #[test]
         fn round_trips_small(values in prop::collection::vec(".{0,12}", 0..200)) {
             round_trip(&values);
+        }
+
+        #[test]
+        fn matching_agrees_with_decoding(
+            values in prop::collection::vec("[ab]{0,3}", 0..200),
+            needles in prop::collection::vec("[ab]{0,3}", 0..4),
+        ) {
+            let enc = encoded(&values.iter().map(String::as_str).collect::<Vec<_>>());
+            let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+            let (mask, used) = match_strings(&enc, values.len(), &needles).unwrap();
+            prop_assert_eq!(used, enc.len());
+            let expected: Vec<bool> = values.iter().map(|v| needles.contains(&v.as_str())).collect();
+            prop_assert_eq!(mask, expected);
+        }
+
+        #[test]
+        fn matching_never_panics_on_garbage(input in prop::collection::vec(any::<u8>(), 0..400), rows in 0usize..100) {
+            if let Ok((mask, used)) = match_strings(&input, rows, &["a", ""]) {
+                prop_assert!(used <= input.len());
+                prop_assert_eq!(mask.len(), rows);
+            }
         }
 
         #[test]

@@ -277,6 +277,30 @@ impl SegmentReader {
         Ok(dict)
     }
 
+    /// Which rows of block `b` hold one of `needles` in the plain string column `col` (not
+    /// `event_id`, whose blocks hold ranks), without decoding the strings: what a one-user
+    /// query (`user_id = '...'`) needs of the blocks its bloom filters kept.
+    pub fn match_strings(
+        &self,
+        col: ColumnId,
+        b: u32,
+        needles: &[&str],
+        ctx: &mut ReadContext,
+    ) -> Result<Vec<bool>> {
+        if col.kind() != ColumnKind::PlainString || col == ColumnId::EventId {
+            return Err(Error::InvalidArgument(format!(
+                "match_strings: {col} is not a plain string column with string blocks"
+            )));
+        }
+        let rows = self.footer.rows_in_block(b);
+        let meta = *self.block_meta(col, b);
+        let raw = self.block_bytes(meta.offset, meta.len, &format!("{col} block {b}"), ctx)?;
+        let len = raw.len();
+        strings::match_strings(raw, rows, needles)
+            .and_then(|(mask, used)| check_len(used, len).map(|()| mask))
+            .map_err(|e| self.codec(&format!("{col} block {b}"), e))
+    }
+
     /// Decodes column `col` of block `b`.
     pub fn read_block(&self, col: ColumnId, b: u32, ctx: &mut ReadContext) -> Result<ColumnData> {
         let rows = self.footer.rows_in_block(b);
