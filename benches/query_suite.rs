@@ -6,7 +6,9 @@
 //! On a store made by `adstore gen` + `adstore ingest`:
 //! `ADSTORE_BENCH_DATA=/path/to/data cargo bench --bench query_suite`. Without it, the bench
 //! generates 200,000 impressions (a week) into a temporary store first. `ADSTORE_BENCH_ONLY=Q4`
-//! runs one query (for a profiler).
+//! runs one query (for a profiler); `ADSTORE_BENCH_CAMPAIGN=cmp-1000` runs the one-campaign
+//! queries (Q4, Q5) for that campaign instead of the busiest (the harness's Q4m and Q5m use the
+//! median one).
 
 #![allow(
     clippy::unwrap_used,
@@ -85,7 +87,10 @@ fn main() {
     let store = Store::open_read_only(&data).unwrap();
     let open_time = opened.elapsed();
     let snapshot = store.snapshot();
-    let params = suite::params(&snapshot);
+    let mut params = suite::params(&snapshot);
+    if let Ok(campaign) = std::env::var("ADSTORE_BENCH_CAMPAIGN") {
+        params.campaign = campaign;
+    }
     println!(
         "store {}: {} rows, {} segments, {} memtable chunks; read-only open {:.1} ms; {} threads",
         data.display(),

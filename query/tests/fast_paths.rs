@@ -141,8 +141,13 @@ fn plain_string_filters_answered_from_encoded_blocks_match_reference() {
             format!(
                 "SELECT event_id, event_type, ts FROM events WHERE {cond} ORDER BY ts, event_id LIMIT 50"
             ),
+            // Time-bucket keys over a sparse selection: computed for the selected rows only.
             format!(
                 "SELECT toDate(ts) AS d, count() AS n, sum(cost_micros) AS s FROM events WHERE {cond} GROUP BY d ORDER BY d"
+            ),
+            format!(
+                "SELECT toUnixTimestamp(toStartOfHour(ts)) AS h, toStartOfMinute(ts) AS m, count() AS n \
+                 FROM events WHERE {cond} GROUP BY h, m ORDER BY h, m"
             ),
             // The column is read again outside the WHERE clause: the decoded path.
             format!(

@@ -27,7 +27,7 @@ use super::order::{Keyed, sort_and_take};
 use super::predicate::PredCache;
 use super::rows::selection;
 use super::unit::UnitColumns;
-use super::vector::{Vector, eval_num};
+use super::vector::{Vector, eval_num, eval_time_rows};
 use crate::error::{Error, Result};
 use crate::eval::{Env, eval};
 use crate::plan::{AggPlan, Node, Plan, SortKey, TExpr};
@@ -226,7 +226,7 @@ impl<'p> GroupTable<'p> {
         }
         let mut cols = Vec::with_capacity(self.keys.len());
         for k in self.keys {
-            cols.push(key_col(k, u, cache)?);
+            cols.push(key_col(k, u, sel, cache)?);
         }
         let dict_cols: Vec<(&[u32], &Arc<StringColumn>)> = cols
             .iter()
@@ -380,7 +380,13 @@ impl Partial for GroupTable<'_> {
     }
 }
 
-fn key_col<'a>(k: &TExpr, u: &'a UnitColumns, cache: &mut PredCache) -> Result<KeyCol<'a>> {
+/// A key's values over the unit, read at the rows `sel` (the others may hold anything).
+fn key_col<'a>(
+    k: &TExpr,
+    u: &'a UnitColumns,
+    sel: &[u32],
+    cache: &mut PredCache,
+) -> Result<KeyCol<'a>> {
     if k.data() == DataType::String {
         let Node::Column(c) = k.node else {
             return Err(Error::invalid("internal: a computed string group key"));
@@ -390,6 +396,12 @@ fn key_col<'a>(k: &TExpr, u: &'a UnitColumns, cache: &mut PredCache) -> Result<K
             ColumnData::Strings(s) => KeyCol::Plain(s),
             _ => return Err(Error::invalid("internal: a string key decoded as numbers")),
         });
+    }
+    // A time bucket over a few selected rows: computed for those rows only.
+    if sel.len() * 8 < u.rows()
+        && let Some(v) = eval_time_rows(k, u, sel)?
+    {
+        return Ok(KeyCol::Num(Cow::Owned(v)));
     }
     Ok(KeyCol::Num(match eval_num(k, u, cache)? {
         Vector::Int(v) => v,
