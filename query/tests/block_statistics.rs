@@ -57,7 +57,7 @@ const TOTALS: &str = "countIf(event_type = 'impression') AS imps, \
     max(cost_micros) AS hi, min(ts) AS first, max(ts) AS last, avg(revenue_micros) AS avg_rev, \
     avg(cost_micros) AS avg_cost, count() AS n";
 
-const WHERES: [&str; 9] = [
+const WHERES: [&str; 11] = [
     "",
     " WHERE ts >= '2025-11-22 01:00:00' AND ts < '2025-11-23 00:00:00'",
     " WHERE ts BETWEEN '2025-11-22 02:00:00' AND '2025-11-22 04:59:59.999999'",
@@ -67,6 +67,10 @@ const WHERES: [&str; 9] = [
     " WHERE won",
     " WHERE NOT (event_type = 'click') AND cost_micros > 1000",
     " WHERE toStartOfHour(ts) <= '2025-11-22 02:00:00' AND campaign_id != 'x'",
+    // Terms decided per block beside terms that are not: only the latter are evaluated.
+    " WHERE ts >= '2025-11-22 00:00:00' AND ts < '2025-11-23 12:00:00' AND country = 'US' \
+     AND device != 'ctv'",
+    " WHERE event_type = 'impression' AND cost_micros > 100000 AND ts < '2025-11-22 04:00:00'",
 ];
 
 const KEYS: [&str; 9] = [

@@ -10,10 +10,11 @@
 //! offset and limit, and builds Arrow batches ([`crate::result`]).
 //!
 //! Before a segment block is decoded, its footer statistics (per-column min, max and sum) may
-//! decide the WHERE clause for all its rows ([`meta`]): a block where it holds for none is
-//! skipped; one where it holds for all decodes no WHERE column and needs no mask, and when its
-//! group keys and aggregates are decided too it is folded from the statistics alone, or by runs
-//! of `ts` for time-bucket keys.
+//! decide the WHERE clause's AND terms for all its rows ([`meta`]): a block where one holds for
+//! none is skipped; terms that hold for all are dropped for that block, so their columns are not
+//! decoded (a time range covering the block); when every term holds, no mask is needed, and
+//! when the group keys and aggregates are decided too the block is folded from the statistics
+//! alone, or by runs of `ts` for time-bucket keys.
 //!
 //! Aggregation avoids a row mask per aggregate where it can: `countIf` and integer `sumIf` whose
 //! condition reads only the event type or a boolean column keep per-(group, code) totals, one
@@ -128,6 +129,11 @@ pub fn execute_plan(
         .filter(|c| !filter_columns.contains(c))
         .collect();
     let body_columns = plan.body_columns();
+    let mut conjuncts = Vec::new();
+    if let Some(f) = &plan.filter {
+        and_terms(f, &mut conjuncts);
+    }
+    let conjunct_columns: Vec<_> = conjuncts.iter().map(|c| c.columns()).collect();
     let string_match = plan
         .filter
         .as_ref()
@@ -149,6 +155,8 @@ pub fn execute_plan(
         filter_columns: &filter_columns,
         other_columns: &other_columns,
         body_columns: &body_columns,
+        conjuncts: &conjuncts,
+        conjunct_columns: &conjunct_columns,
         string_match: string_match.as_ref(),
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -226,6 +234,10 @@ struct Scan<'a> {
     other_columns: &'a [adstore_storage::ColumnId],
     /// The columns the query reads outside its WHERE clause.
     body_columns: &'a [adstore_storage::ColumnId],
+    /// The WHERE clause's top-level AND terms, each decided per block by its statistics.
+    conjuncts: &'a [&'a crate::plan::TExpr],
+    /// The columns each term reads.
+    conjunct_columns: &'a [Vec<adstore_storage::ColumnId>],
     /// A WHERE clause that segment blocks answer from their encoded strings
     /// ([`predicate::plain_string_match`]), when the query reads that column nowhere else.
     string_match: Option<&'a (adstore_storage::ColumnId, Vec<&'a str>, bool)>,
@@ -272,27 +284,63 @@ fn read_unit<P: Partial>(
     cache: &mut PredCache,
 ) -> Result<Option<(UnitColumns, Option<Vec<bool>>)>> {
     if let Some(stats) = meta::BlockStats::of(unit) {
-        let verdict = match scan.filter {
-            Some(f) => meta::decide(f, &stats, ctx)?,
-            None => Some(true),
-        };
-        if scan.filter.is_some() && verdict.is_some() {
-            scan.decided.fetch_add(1, Ordering::Relaxed);
-        }
-        match verdict {
-            Some(false) => return Ok(None),
-            Some(true) => {
-                if partial.add_summary(&stats, ctx)? {
-                    scan.from_statistics.fetch_add(1, Ordering::Relaxed);
+        // The terms the statistics cannot decide; a term that holds for no row ends the unit.
+        let mut residual = Vec::with_capacity(scan.conjuncts.len());
+        for (i, term) in scan.conjuncts.iter().enumerate() {
+            match meta::decide(term, &stats, ctx)? {
+                Some(true) => {}
+                Some(false) => {
+                    scan.decided.fetch_add(1, Ordering::Relaxed);
                     return Ok(None);
                 }
-                // Every row matches: no WHERE column to decode, no mask.
-                let cols = UnitColumns::read(unit, scan.body_columns, ctx)?;
-                scan.scanned.fetch_add(1, Ordering::Relaxed);
-                scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
-                return Ok(Some((cols, None)));
+                None => residual.push(i),
             }
-            None => {}
+        }
+        if residual.is_empty() {
+            if scan.filter.is_some() {
+                scan.decided.fetch_add(1, Ordering::Relaxed);
+            }
+            if partial.add_summary(&stats, ctx)? {
+                scan.from_statistics.fetch_add(1, Ordering::Relaxed);
+                return Ok(None);
+            }
+            // Every row matches: no WHERE column to decode, no mask.
+            let cols = UnitColumns::read(unit, scan.body_columns, ctx)?;
+            scan.scanned.fetch_add(1, Ordering::Relaxed);
+            scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
+            return Ok(Some((cols, None)));
+        }
+        if residual.len() < scan.conjuncts.len() {
+            // Some terms hold for every row (a time range covering the block): only the
+            // others are evaluated, and only their columns decoded before the mask.
+            let mut read: Vec<_> = residual
+                .iter()
+                .flat_map(|&i| scan.conjunct_columns[i].iter().copied())
+                .collect();
+            read.sort();
+            read.dedup();
+            let mut cols = UnitColumns::read(unit, &read, ctx)?;
+            scan.scanned.fetch_add(1, Ordering::Relaxed);
+            scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
+            let mut mask = predicate::eval_pred(scan.conjuncts[residual[0]], &cols, cache)?;
+            for &i in &residual[1..] {
+                if !mask.contains(&true) {
+                    break;
+                }
+                let more = predicate::eval_pred(scan.conjuncts[i], &cols, cache)?;
+                mask.iter_mut().zip(more).for_each(|(m, x)| *m &= x);
+            }
+            if !mask.contains(&true) {
+                return Ok(None);
+            }
+            let rest: Vec<_> = scan
+                .body_columns
+                .iter()
+                .copied()
+                .filter(|c| !read.contains(c))
+                .collect();
+            cols.read_more_masked(unit, &rest, Some(&mask), ctx)?;
+            return Ok(Some((cols, Some(mask))));
         }
     }
     if let (Some((col, needles, negated)), ScanUnit::Block { segment, block }) =
@@ -326,6 +374,17 @@ fn read_unit<P: Partial>(
     // Every consumer reads the masked rows only (row selection, groups, aggregates).
     cols.read_more_masked(unit, scan.other_columns, mask.as_deref(), ctx)?;
     Ok(Some((cols, mask)))
+}
+
+/// Appends the top-level AND terms of `e` (`e` itself when it is no AND) to `out`.
+fn and_terms<'e>(e: &'e crate::plan::TExpr, out: &mut Vec<&'e crate::plan::TExpr>) {
+    match &e.node {
+        crate::plan::Node::And(a, b) => {
+            and_terms(a, out);
+            and_terms(b, out);
+        }
+        _ => out.push(e),
+    }
 }
 
 /// Runs `threads` workers over the scan's units, each folding units into its own partial.
