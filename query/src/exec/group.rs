@@ -22,6 +22,7 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use super::Partial;
 use super::accum::{AggState, Rows};
 use super::bycode::ByCode;
+use super::dense::DenseCodes;
 use super::order::{Keyed, sort_and_take};
 use super::predicate::PredCache;
 use super::rows::selection;
@@ -61,6 +62,9 @@ pub struct GroupTable<'p> {
     /// so their addresses are never reused), the group of each combination of codes
     /// (`u32::MAX`: not met yet).
     dict_groups: HashMap<Vec<usize>, DictGroups>,
+    /// Per-code counts and sums for one dictionary key, when every aggregate allows it
+    /// ([`super::dense`]); its totals join the states at [`GroupTable::flush_dense`].
+    dense: Option<DenseCodes<'p>>,
 }
 
 /// Segment dictionaries and the group of each combination of their codes.
@@ -125,7 +129,11 @@ impl<'p> GroupTable<'p> {
             keep: plan.limit.map(|l| l.saturating_add(plan.offset)),
             having: plan.having.as_ref(),
             dict_groups: HashMap::new(),
+            dense: None,
         };
+        if t.by_code.is_empty() {
+            t.dense = DenseCodes::new(keys, aggs);
+        }
         if keys.is_empty() {
             t.group(&[]);
         }
@@ -258,8 +266,26 @@ impl<'p> GroupTable<'p> {
         Ok(local.iter().map(|&l| to_global[l as usize]).collect())
     }
 
+    /// Turns the pending per-code totals ([`super::dense`]) into groups and adds them to the
+    /// states.
+    fn flush_dense(&mut self) {
+        let Some(mut dense) = self.dense.take() else {
+            return;
+        };
+        for t in dense.take() {
+            for (code, &n) in t.rows.iter().enumerate() {
+                if n > 0 {
+                    let g = self.group(&[Part::Str(t.dict.get(code))]) as usize;
+                    dense.add_to(&t, code, &mut self.states, g);
+                }
+            }
+        }
+        self.dense = Some(dense);
+    }
+
     /// Merges another worker's table into this one.
     pub fn merge(&mut self, mut other: GroupTable<'_>) {
+        other.flush_dense();
         other.by_code.fold(&mut other.states);
         let keys = std::mem::take(&mut other.group_keys);
         for (src, key) in keys.iter().enumerate() {
@@ -274,6 +300,7 @@ impl<'p> GroupTable<'p> {
     /// The final rows: outputs per group, sorted (ties and unordered queries by outputs), at
     /// most offset + limit of them.
     pub fn finish(mut self, outputs: &[TExpr], order: &[SortKey]) -> Vec<Vec<Value>> {
+        self.flush_dense();
         self.by_code.fold(&mut self.states);
         let mut rows = Vec::with_capacity(self.group_keys.len());
         for (g, key) in self.group_keys.iter().enumerate() {
@@ -316,6 +343,16 @@ impl Partial for GroupTable<'_> {
         cache: &mut PredCache,
         _index: usize,
     ) -> Result<usize> {
+        if let Some(dense) = &self.dense {
+            let (_, dict) = dense.key_codes(u)?;
+            if dense.is_full_for(dict) {
+                self.flush_dense();
+            }
+            if let Some(dense) = &mut self.dense {
+                dense.add(u, mask, cache)?;
+            }
+            return Ok(0);
+        }
         let rows_of = |sel, gids| match (sel, gids) {
             (Some(sel), Some(gids)) => Rows::Grouped { sel, gids },
             _ => Rows::Single { mask, n: u.rows() },

@@ -21,12 +21,15 @@
 //! - [`group`]: code-keyed grouping within a unit, value-keyed groups across units.
 //! - [`accum`]: aggregate states, their update and merge.
 //! - [`bycode`]: counts and sums whose condition reads one small-domain column, kept per code.
+//! - [`dense`]: counts and sums grouped by one dictionary column, kept per code of each
+//!   segment dictionary.
 //! - [`hll`]: the HyperLogLog sketch of `uniq`.
 //! - [`rows`]: plain row selection, with top-k for ORDER BY ... LIMIT.
 //! - [`order`]: sorting, offset and limit of final rows.
 
 pub mod accum;
 pub mod bycode;
+pub mod dense;
 pub mod group;
 pub mod hll;
 pub mod order;
@@ -35,6 +38,8 @@ pub mod rows;
 pub mod unit;
 pub mod vector;
 
+use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use adstore_storage::{ReadContext, ScanUnit, Snapshot};
@@ -113,11 +118,17 @@ pub fn execute_plan(
         .copied()
         .filter(|c| !filter_columns.contains(c))
         .collect();
+    // Aggregates take each segment's blocks as one run, so one worker maps a segment's
+    // dictionary codes to its groups once; row selection takes units one by one, in order.
+    let runs = match &plan.body {
+        Body::Aggregate { .. } => segment_runs(&units, MAX_RUN),
+        Body::Rows { .. } => segment_runs(&units, 1),
+    };
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     }
-    .clamp(1, units.len().max(1));
+    .clamp(1, runs.len().max(1));
     let mut stats = ExecStats {
         units: units.len() as u64,
         rows_total: snapshot.rows(),
@@ -125,6 +136,7 @@ pub fn execute_plan(
     };
     let scan = Scan {
         units: &units,
+        runs: &runs,
         filter: plan.filter.as_ref(),
         filter_columns: &filter_columns,
         other_columns: &other_columns,
@@ -181,14 +193,45 @@ pub(crate) trait Partial: Send {
     fn enough(&self, produced: u64) -> bool;
 }
 
+/// Most units of one segment a worker takes at once: long enough that a segment's dictionary
+/// is mapped to groups by one worker, short enough that the last runs still balance the load.
+const MAX_RUN: usize = 16;
+
+/// The scan's units as runs of consecutive units of one segment (at most `max` each; memtable
+/// chunks alone).
+fn segment_runs(units: &[ScanUnit], max: usize) -> Vec<Range<usize>> {
+    let segment_of = |u: &ScanUnit| match u {
+        ScanUnit::Block { segment, .. } => Some(Arc::as_ptr(segment)),
+        ScanUnit::Memtable { .. } => None,
+    };
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for (i, u) in units.iter().enumerate() {
+        let seg = segment_of(u);
+        match runs.last_mut() {
+            Some(r)
+                if r.len() < max
+                    && seg.is_some()
+                    && units.get(r.start).map(segment_of) == Some(seg) =>
+            {
+                r.end = i + 1;
+            }
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
+}
+
 /// The shared state of one scan.
 struct Scan<'a> {
     units: &'a [ScanUnit],
+    /// The runs of units workers take (see [`segment_runs`]), in unit order.
+    runs: &'a [Range<usize>],
     filter: Option<&'a crate::plan::TExpr>,
     /// Columns the WHERE clause reads.
     filter_columns: &'a [adstore_storage::ColumnId],
     /// The other columns the query reads.
     other_columns: &'a [adstore_storage::ColumnId],
+    /// The next run to take.
     next: AtomicUsize,
     stop: AtomicBool,
     scanned: AtomicU64,
@@ -196,43 +239,64 @@ struct Scan<'a> {
     produced: AtomicU64,
 }
 
-/// One worker: takes units until none is left or the scan stops.
+/// One worker: takes runs of units until none is left or the scan stops.
 fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
     let mut ctx = ReadContext::new()?;
     let mut cache = PredCache::default();
     while !scan.stop.load(Ordering::Relaxed) {
-        let i = scan.next.fetch_add(1, Ordering::Relaxed);
-        let Some(unit) = scan.units.get(i) else {
+        let r = scan.next.fetch_add(1, Ordering::Relaxed);
+        let Some(run) = scan.runs.get(r) else {
             break;
         };
-        // Late materialization: the WHERE clause's columns first; the others only for a unit
-        // with a matching row, so bloom false positives and selective filters cost little.
-        let mut cols = UnitColumns::read(unit, scan.filter_columns, &mut ctx)?;
-        scan.scanned.fetch_add(1, Ordering::Relaxed);
-        scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
-        let mask = scan
-            .filter
-            .map(|f| predicate::eval_pred(f, &cols, &mut cache))
-            .transpose()?;
-        if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
-            continue;
-        }
-        // Every consumer reads the masked rows only (row selection, groups, aggregates).
-        cols.read_more_masked(unit, scan.other_columns, mask.as_deref(), &mut ctx)?;
-        let produced = partial.add_unit(&cols, mask.as_deref(), &mut cache, i)? as u64;
-        if produced > 0 {
-            let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;
-            if partial.enough(total) {
-                scan.stop.store(true, Ordering::Relaxed);
+        for i in run.clone() {
+            if scan.stop.load(Ordering::Relaxed) {
+                break;
             }
+            let Some(unit) = scan.units.get(i) else {
+                break;
+            };
+            scan_unit(scan, unit, i, &mut partial, &mut ctx, &mut cache)?;
         }
     }
     Ok(partial)
 }
 
+/// Reads, filters and folds the `i`-th unit of the scan into `partial`.
+fn scan_unit<P: Partial>(
+    scan: &Scan<'_>,
+    unit: &ScanUnit,
+    i: usize,
+    partial: &mut P,
+    ctx: &mut ReadContext,
+    cache: &mut PredCache,
+) -> Result<()> {
+    // Late materialization: the WHERE clause's columns first; the others only for a unit with
+    // a matching row, so bloom false positives and selective filters cost little.
+    let mut cols = UnitColumns::read(unit, scan.filter_columns, ctx)?;
+    scan.scanned.fetch_add(1, Ordering::Relaxed);
+    scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
+    let mask = scan
+        .filter
+        .map(|f| predicate::eval_pred(f, &cols, cache))
+        .transpose()?;
+    if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
+        return Ok(());
+    }
+    // Every consumer reads the masked rows only (row selection, groups, aggregates).
+    cols.read_more_masked(unit, scan.other_columns, mask.as_deref(), ctx)?;
+    let produced = partial.add_unit(&cols, mask.as_deref(), cache, i)? as u64;
+    if produced > 0 {
+        let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;
+        if partial.enough(total) {
+            scan.stop.store(true, Ordering::Relaxed);
+        }
+    }
+    Ok(())
+}
+
 /// Runs `threads` workers over the scan's units, each folding units into its own partial.
-/// Units are taken in index order, so when a LIMIT stops the scan, every unit before the last
-/// one taken has been scanned.
+/// Runs are taken in index order (one unit each for row selection), so when a LIMIT stops the
+/// scan, every unit before the last one taken has been scanned.
 fn run_workers<P: Partial>(
     threads: usize,
     scan: &Scan<'_>,
