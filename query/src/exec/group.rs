@@ -382,6 +382,10 @@ impl Partial for GroupTable<'_> {
     fn enough(&self, _produced: u64) -> bool {
         false
     }
+
+    fn end_scan(&mut self) {
+        self.flush_dense();
+    }
 }
 
 fn key_col<'a>(k: &TExpr, u: &'a UnitColumns, cache: &mut PredCache) -> Result<KeyCol<'a>> {

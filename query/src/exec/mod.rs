@@ -191,6 +191,10 @@ pub(crate) trait Partial: Send {
     ) -> Result<usize>;
     /// Whether the scan may stop once `produced` rows exist (row selection without ORDER BY).
     fn enough(&self, produced: u64) -> bool;
+    /// Called by the worker once it has taken its last unit: work that would otherwise fall
+    /// to the serial merge (turning pending per-code totals into groups) happens here, on
+    /// every worker at once.
+    fn end_scan(&mut self) {}
 }
 
 /// Most units of one segment a worker takes at once: long enough that a segment's dictionary
@@ -258,6 +262,7 @@ fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
             scan_unit(scan, unit, i, &mut partial, &mut ctx, &mut cache)?;
         }
     }
+    partial.end_scan();
     Ok(partial)
 }
 
