@@ -181,6 +181,42 @@ impl<'p> DenseCodes<'p> {
         std::mem::take(&mut self.pending)
     }
 
+    /// Calls `f(value, hits)` once per distinct key value with rows in `pending`, `hits` being
+    /// the (dictionary index, code) pairs of that value: a merge of the sorted dictionaries, so
+    /// a value met in several segments is looked up once. (With an unsorted dictionary a value
+    /// may come more than once, which costs a look-up, not a wrong total.)
+    pub fn for_each_value(pending: &[DictTotals], mut f: impl FnMut(&str, &[(usize, usize)])) {
+        let next_met = |t: &DictTotals, from: usize| {
+            (from..t.rows.len())
+                .find(|&c| t.rows[c] > 0)
+                .unwrap_or(t.rows.len())
+        };
+        let mut heads: Vec<usize> = pending.iter().map(|t| next_met(t, 0)).collect();
+        let mut hits: Vec<(usize, usize)> = Vec::with_capacity(pending.len());
+        loop {
+            let mut least: Option<&str> = None;
+            for (t, &c) in pending.iter().zip(&heads) {
+                if c < t.rows.len() {
+                    let v = t.dict.get(c);
+                    if least.is_none_or(|l| v < l) {
+                        least = Some(v);
+                    }
+                }
+            }
+            let Some(value) = least else {
+                return;
+            };
+            hits.clear();
+            for (d, (t, c)) in pending.iter().zip(heads.iter_mut()).enumerate() {
+                if *c < t.rows.len() && t.dict.get(*c) == value {
+                    hits.push((d, *c));
+                    *c = next_met(t, *c + 1);
+                }
+            }
+            f(value, &hits);
+        }
+    }
+
     /// Adds code `code`'s totals of `t` to group `g` of `states` (one per aggregate).
     pub fn add_to(&self, t: &DictTotals, code: usize, states: &mut [AggState], g: usize) {
         for (state, slot) in states.iter_mut().zip(&self.aggs) {

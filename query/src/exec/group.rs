@@ -272,14 +272,15 @@ impl<'p> GroupTable<'p> {
         let Some(mut dense) = self.dense.take() else {
             return;
         };
-        for t in dense.take() {
-            for (code, &n) in t.rows.iter().enumerate() {
-                if n > 0 {
-                    let g = self.group(&[Part::Str(t.dict.get(code))]) as usize;
-                    dense.add_to(&t, code, &mut self.states, g);
+        let pending = dense.take();
+        DenseCodes::for_each_value(&pending, |value, hits| {
+            let g = self.group(&[Part::Str(value)]) as usize;
+            for &(d, code) in hits {
+                if let Some(t) = pending.get(d) {
+                    dense.add_to(t, code, &mut self.states, g);
                 }
             }
-        }
+        });
         self.dense = Some(dense);
     }
 
