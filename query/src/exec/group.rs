@@ -10,7 +10,10 @@
 //! look-ups whatever the key types. Dictionary keys go further: each segment dictionary (or
 //! set of them, for several keys whose code combinations number at most 2^20) gets a code →
 //! group table, filled as codes are met, so blocks after the first of a segment cost one array
-//! look-up per row and no hashing at all. Worker tables merge by value at the end.
+//! look-up per row and no hashing at all. When every aggregate is a `count()` or an integer
+//! `sum` and the key is one dictionary column, rows skip group ids altogether: they are totalled
+//! per code ([`super::dense`]) and become groups when the worker ends its scan. Worker tables
+//! merge by value at the end.
 
 use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};

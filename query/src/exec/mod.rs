@@ -3,7 +3,10 @@
 //! The plan's [`ScanFilter`](adstore_storage::ScanFilter) prunes partitions, segments and blocks
 //! (min/max, dictionaries, blooms); the remaining scan units (segment blocks and memtable chunks)
 //! are shared by worker threads (one per core by default) that take them in order from an
-//! atomic counter. Each worker decodes only the columns the plan reads, evaluates the WHERE
+//! atomic counter: an aggregate in runs of up to 16 consecutive blocks of one segment
+//! (so one worker usually maps a segment's dictionary codes to groups, and a group's
+//! `uniqExact` set is not split between workers), a row selection one unit at a time. Each
+//! worker decodes only the columns the plan reads, evaluates the WHERE
 //! clause into a row mask ([`predicate`]), and either folds the selected rows into its own
 //! partial aggregates ([`group`], [`accum`]) or keeps the selected rows ([`rows`]). Partial
 //! results are merged, then the final stage computes outputs per group or row, sorts, applies
@@ -14,7 +17,9 @@
 //! pass per column for all of them, folded with the condition's truth table at merge
 //! ([`bycode`]); counts and integer sums fold each run of rows of one group in registers (rows
 //! are sorted by campaign and time, so runs are long), or row by row when groups change often
-//! ([`accum`]).
+//! ([`accum`]); grouped by one dictionary column, they are kept per code of each segment
+//! dictionary and turned into groups once per worker and key value ([`dense`]), at
+//! [`Partial::end_scan`], still on the worker's thread.
 //!
 //! - [`unit`]: a unit's decoded columns, dictionary form for low-cardinality strings.
 //! - [`predicate`], [`vector`]: vectorized conditions and numeric expressions.
