@@ -19,7 +19,7 @@
 //! are sorted by campaign and time, so runs are long), or row by row when groups change often
 //! ([`accum`]); grouped by one dictionary column, they are kept per code of each segment
 //! dictionary and turned into groups once per worker and key value ([`dense`]), at
-//! [`Partial::end_scan`], still on the worker's thread.
+//! `Partial::end_scan`, still on the worker's thread.
 //!
 //! - [`unit`]: a unit's decoded columns, dictionary form for low-cardinality strings.
 //! - [`predicate`], [`vector`]: vectorized conditions and numeric expressions.
