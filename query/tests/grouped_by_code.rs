@@ -35,13 +35,14 @@ fn events_with_shifting_sites(rng: &mut StdRng, parts: usize, per_part: usize) -
     events
 }
 
-const DENSE_SELECTS: [&str; 4] = [
+const DENSE_SELECTS: [&str; 5] = [
     "SELECT site, count() AS n, sum(cost_micros) AS spend FROM events{w} GROUP BY site \
      ORDER BY n DESC, site LIMIT 5",
     "SELECT site, count() AS n, sum(cost_micros) AS a, sum(cost_micros) * 2 AS b, \
      sum(cost_micros - revenue_micros) AS c, sum(toUnixTimestamp(ts)) AS d, count(site) AS e \
      FROM events{w} GROUP BY site ORDER BY site",
     "SELECT country, count() AS n FROM events{w} GROUP BY country ORDER BY country",
+    "SELECT site FROM events{w} GROUP BY site ORDER BY site",
     "SELECT sum(cost_micros) AS spend, site FROM events{w} GROUP BY site \
      HAVING count() > 3 ORDER BY spend, site",
 ];
@@ -103,6 +104,33 @@ fn per_code_totals_with_more_dictionaries_than_kept_pending() {
     let (_dir, store) = store_with(&parts, 16);
     let snapshot = store.snapshot();
     check_selects(&events, &snapshot, &DENSE_SELECTS[..2]);
+}
+
+#[test]
+fn per_code_totals_beside_the_general_path_for_units_selecting_few_rows() {
+    let mut rng = StdRng::seed_from_u64(55);
+    // Sites from a window of 200 names: a block of 64 rows selecting a few of them takes the
+    // general path, one selecting most of its rows the per-code path, in one worker's table.
+    let mut events = random_events(&mut rng, 1600, "mix");
+    for e in &mut events {
+        e.site = format!("w{:03}", rng.random_range(0..200));
+    }
+    let parts: Vec<&[Event]> = events.chunks(400).collect();
+    let (_dir, store) = store_with(&parts, 64);
+    let snapshot = store.snapshot();
+    for w in [
+        "",
+        " WHERE cost_micros > 4900000",
+        " WHERE cost_micros > 4900000 OR campaign_id = 'cmp-2'",
+        " WHERE user_id = 'u-3'",
+    ] {
+        let sql = format!(
+            "SELECT site, count() AS n, sum(cost_micros) AS s FROM events{w} GROUP BY site ORDER BY site"
+        );
+        for threads in [1, 2, 3] {
+            check(&sql, &snapshot, &events, threads);
+        }
+    }
 }
 
 #[test]

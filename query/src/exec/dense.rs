@@ -14,7 +14,9 @@
 //! the number of blocks.
 //!
 //! A code with no selected row creates no group, as in the general path; memtable chunks
-//! (with chunk-local dictionaries) take the same path.
+//! (with chunk-local dictionaries) take the same path. A unit that selects few rows for the
+//! size of a dictionary not yet pending (a selective WHERE over a large dictionary) takes the
+//! general path instead: both add to the same states, so a worker may mix them freely.
 
 use std::sync::Arc;
 
@@ -94,9 +96,14 @@ impl<'p> DenseCodes<'p> {
         })
     }
 
+    /// Whether totals for `dict` are pending.
+    pub fn is_pending(&self, dict: &Arc<StringColumn>) -> bool {
+        self.pending.iter().any(|d| Arc::ptr_eq(&d.dict, dict))
+    }
+
     /// Whether a unit whose key dictionary is `dict` needs a flush first (too many pending).
     pub fn is_full_for(&self, dict: &Arc<StringColumn>) -> bool {
-        self.pending.len() >= MAX_DICTS && !self.pending.iter().any(|d| Arc::ptr_eq(&d.dict, dict))
+        self.pending.len() >= MAX_DICTS && !self.is_pending(dict)
     }
 
     /// The key column's codes and dictionary in `u`.

@@ -73,6 +73,10 @@ pub struct GroupTable<'p> {
 /// Segment dictionaries and the group of each combination of their codes.
 type DictGroups = (Vec<Arc<StringColumn>>, Vec<u32>);
 
+/// A unit takes the per-code path for a dictionary not yet pending when it selects at least
+/// 1/`DENSE_MIN_FILL` of the dictionary's size in rows.
+const DENSE_MIN_FILL: usize = 4;
+
 /// Largest code-combination table for several dictionary keys.
 const MAX_DICT_PRODUCT: usize = 1 << 20;
 
@@ -349,13 +353,18 @@ impl Partial for GroupTable<'_> {
     ) -> Result<usize> {
         if let Some(dense) = &self.dense {
             let (_, dict) = dense.key_codes(u)?;
-            if dense.is_full_for(dict) {
-                self.flush_dense();
+            // Per-code totals pay for a dictionary-sized table; a unit selecting few rows of a
+            // dictionary not yet pending takes the general path (both add to the same states).
+            let selected = mask.map_or(u.rows(), super::bycode::count_true);
+            if dense.is_pending(dict) || selected.saturating_mul(DENSE_MIN_FILL) >= dict.len() {
+                if dense.is_full_for(dict) {
+                    self.flush_dense();
+                }
+                if let Some(dense) = &mut self.dense {
+                    dense.add(u, mask, cache)?;
+                }
+                return Ok(0);
             }
-            if let Some(dense) = &mut self.dense {
-                dense.add(u, mask, cache)?;
-            }
-            return Ok(0);
         }
         let rows_of = |sel, gids| match (sel, gids) {
             (Some(sel), Some(gids)) => Rows::Grouped { sel, gids },
