@@ -10,7 +10,10 @@
 //! look-ups whatever the key types. Dictionary keys go further: each segment dictionary (or
 //! set of them, for several keys whose code combinations number at most 2^20) gets a code →
 //! group table, filled as codes are met, so blocks after the first of a segment cost one array
-//! look-up per row and no hashing at all. Worker tables merge by value at the end.
+//! look-up per row and no hashing at all. When every aggregate is a `count()` or an integer
+//! `sum` and the key is one dictionary column, rows skip group ids altogether: they are totalled
+//! per code ([`super::dense`]) and become groups when the worker ends its scan. Worker tables
+//! merge by value at the end.
 
 use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -22,6 +25,7 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use super::Partial;
 use super::accum::{AggState, Rows};
 use super::bycode::ByCode;
+use super::dense::DenseCodes;
 use super::meta::{self, BlockStats};
 use super::order::{Keyed, sort_and_take};
 use super::predicate::PredCache;
@@ -62,10 +66,17 @@ pub struct GroupTable<'p> {
     /// so their addresses are never reused), the group of each combination of codes
     /// (`u32::MAX`: not met yet).
     dict_groups: HashMap<Vec<usize>, DictGroups>,
+    /// Per-code counts and sums for one dictionary key, when every aggregate allows it
+    /// ([`super::dense`]); its totals join the states at [`GroupTable::flush_dense`].
+    dense: Option<DenseCodes<'p>>,
 }
 
 /// Segment dictionaries and the group of each combination of their codes.
 type DictGroups = (Vec<Arc<StringColumn>>, Vec<u32>);
+
+/// A unit takes the per-code path for a dictionary not yet pending when it selects at least
+/// 1/`DENSE_MIN_FILL` of the dictionary's size in rows.
+const DENSE_MIN_FILL: usize = 4;
 
 /// Largest code-combination table for several dictionary keys.
 const MAX_DICT_PRODUCT: usize = 1 << 20;
@@ -126,7 +137,11 @@ impl<'p> GroupTable<'p> {
             keep: plan.limit.map(|l| l.saturating_add(plan.offset)),
             having: plan.having.as_ref(),
             dict_groups: HashMap::new(),
+            dense: None,
         };
+        if t.by_code.is_empty() {
+            t.dense = DenseCodes::new(keys, aggs);
+        }
         if keys.is_empty() {
             t.group(&[]);
         }
@@ -287,8 +302,27 @@ impl<'p> GroupTable<'p> {
         Ok(true)
     }
 
+    /// Turns the pending per-code totals ([`super::dense`]) into groups and adds them to the
+    /// states.
+    fn flush_dense(&mut self) {
+        let Some(mut dense) = self.dense.take() else {
+            return;
+        };
+        let pending = dense.take();
+        DenseCodes::for_each_value(&pending, |value, hits| {
+            let g = self.group(&[Part::Str(value)]) as usize;
+            for &(d, code) in hits {
+                if let Some(t) = pending.get(d) {
+                    dense.add_to(t, code, &mut self.states, g);
+                }
+            }
+        });
+        self.dense = Some(dense);
+    }
+
     /// Merges another worker's table into this one.
     pub fn merge(&mut self, mut other: GroupTable<'_>) {
+        other.flush_dense();
         other.by_code.fold(&mut other.states);
         let keys = std::mem::take(&mut other.group_keys);
         for (src, key) in keys.iter().enumerate() {
@@ -303,6 +337,7 @@ impl<'p> GroupTable<'p> {
     /// The final rows: outputs per group, sorted (ties and unordered queries by outputs), at
     /// most offset + limit of them.
     pub fn finish(mut self, outputs: &[TExpr], order: &[SortKey]) -> Vec<Vec<Value>> {
+        self.flush_dense();
         self.by_code.fold(&mut self.states);
         let mut rows = Vec::with_capacity(self.group_keys.len());
         for (g, key) in self.group_keys.iter().enumerate() {
@@ -345,6 +380,21 @@ impl Partial for GroupTable<'_> {
         cache: &mut PredCache,
         _index: usize,
     ) -> Result<usize> {
+        if let Some(dense) = &self.dense {
+            let (_, dict) = dense.key_codes(u)?;
+            // Per-code totals pay for a dictionary-sized table; a unit selecting few rows of a
+            // dictionary not yet pending takes the general path (both add to the same states).
+            let selected = mask.map_or(u.rows(), super::bycode::count_true);
+            if dense.is_pending(dict) || selected.saturating_mul(DENSE_MIN_FILL) >= dict.len() {
+                if dense.is_full_for(dict) {
+                    self.flush_dense();
+                }
+                if let Some(dense) = &mut self.dense {
+                    dense.add(u, mask, cache)?;
+                }
+                return Ok(0);
+            }
+        }
         let rows_of = |sel, gids| match (sel, gids) {
             (Some(sel), Some(gids)) => Rows::Grouped { sel, gids },
             _ => Rows::Single { mask, n: u.rows() },
@@ -377,6 +427,10 @@ impl Partial for GroupTable<'_> {
 
     fn enough(&self, _produced: u64) -> bool {
         false
+    }
+
+    fn end_scan(&mut self) {
+        self.flush_dense();
     }
 }
 

@@ -3,7 +3,10 @@
 //! The plan's [`ScanFilter`](adstore_storage::ScanFilter) prunes partitions, segments and blocks
 //! (min/max, dictionaries, blooms); the remaining scan units (segment blocks and memtable chunks)
 //! are shared by worker threads (one per core by default) that take them in order from an
-//! atomic counter. Each worker decodes only the columns the plan reads, evaluates the WHERE
+//! atomic counter: an aggregate in runs of up to 16 consecutive blocks of one segment
+//! (so one worker usually maps a segment's dictionary codes to groups, and a group's
+//! `uniqExact` set is not split between workers), a row selection one unit at a time. Each
+//! worker decodes only the columns the plan reads, evaluates the WHERE
 //! clause into a row mask ([`predicate`]), and either folds the selected rows into its own
 //! partial aggregates ([`group`], [`accum`]) or keeps the selected rows ([`rows`]). Partial
 //! results are merged, then the final stage computes outputs per group or row, sorts, applies
@@ -21,20 +24,25 @@
 //! pass per column for all of them, folded with the condition's truth table at merge
 //! ([`bycode`]); counts and integer sums fold each run of rows of one group in registers (rows
 //! are sorted by campaign and time, so runs are long), or row by row when groups change often
-//! ([`accum`]).
+//! ([`accum`]); grouped by one dictionary column, they are kept per code of each segment
+//! dictionary and turned into groups once per worker and key value ([`dense`]), at
+//! `Partial::end_scan`, still on the worker's thread.
 //!
 //! - [`meta`]: blocks decided, or answered, by their statistics.
-//! - [`unit`]: a unit's decoded columns, dictionary form for low-cardinality strings.
+//! - [`unit`](mod@unit): a unit's decoded columns, dictionary form for low-cardinality strings.
 //! - [`predicate`], [`vector`]: vectorized conditions and numeric expressions.
 //! - [`group`]: code-keyed grouping within a unit, value-keyed groups across units.
 //! - [`accum`]: aggregate states, their update and merge.
 //! - [`bycode`]: counts and sums whose condition reads one small-domain column, kept per code.
+//! - [`dense`]: counts and sums grouped by one dictionary column, kept per code of each
+//!   segment dictionary.
 //! - [`hll`]: the HyperLogLog sketch of `uniq`.
 //! - [`rows`]: plain row selection, with top-k for ORDER BY ... LIMIT.
 //! - [`order`]: sorting, offset and limit of final rows.
 
 pub mod accum;
 pub mod bycode;
+pub mod dense;
 pub mod group;
 pub mod hll;
 pub mod meta;
@@ -44,6 +52,8 @@ pub mod rows;
 pub mod unit;
 pub mod vector;
 
+use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use adstore_storage::{ReadContext, ScanUnit, Snapshot};
@@ -139,11 +149,17 @@ pub fn execute_plan(
         .as_ref()
         .and_then(predicate::plain_string_match)
         .filter(|(c, _, _)| !body_columns.contains(c));
+    // Aggregates take each segment's blocks as one run, so one worker maps a segment's
+    // dictionary codes to its groups once; row selection takes units one by one, in order.
+    let runs = match &plan.body {
+        Body::Aggregate { .. } => segment_runs(&units, MAX_RUN),
+        Body::Rows { .. } => segment_runs(&units, 1),
+    };
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     }
-    .clamp(1, units.len().max(1));
+    .clamp(1, runs.len().max(1));
     let mut stats = ExecStats {
         units: units.len() as u64,
         rows_total: snapshot.rows(),
@@ -151,6 +167,7 @@ pub fn execute_plan(
     };
     let scan = Scan {
         units: &units,
+        runs: &runs,
         filter: plan.filter.as_ref(),
         filter_columns: &filter_columns,
         other_columns: &other_columns,
@@ -222,11 +239,45 @@ pub(crate) trait Partial: Send {
     }
     /// Whether the scan may stop once `produced` rows exist (row selection without ORDER BY).
     fn enough(&self, produced: u64) -> bool;
+    /// Called by the worker once it has taken its last unit: work that would otherwise fall
+    /// to the serial merge (turning pending per-code totals into groups) happens here, on
+    /// every worker at once.
+    fn end_scan(&mut self) {}
+}
+
+/// Most units of one segment a worker takes at once: long enough that a segment's dictionary
+/// is mapped to groups by one worker, short enough that the last runs still balance the load.
+const MAX_RUN: usize = 16;
+
+/// The scan's units as runs of consecutive units of one segment (at most `max` each; memtable
+/// chunks alone).
+fn segment_runs(units: &[ScanUnit], max: usize) -> Vec<Range<usize>> {
+    let segment_of = |u: &ScanUnit| match u {
+        ScanUnit::Block { segment, .. } => Some(Arc::as_ptr(segment)),
+        ScanUnit::Memtable { .. } => None,
+    };
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for (i, u) in units.iter().enumerate() {
+        let seg = segment_of(u);
+        match runs.last_mut() {
+            Some(r)
+                if r.len() < max
+                    && seg.is_some()
+                    && units.get(r.start).map(segment_of) == Some(seg) =>
+            {
+                r.end = i + 1;
+            }
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
 }
 
 /// The shared state of one scan.
 struct Scan<'a> {
     units: &'a [ScanUnit],
+    /// The runs of units workers take (see [`segment_runs`]), in unit order.
+    runs: &'a [Range<usize>],
     filter: Option<&'a crate::plan::TExpr>,
     /// Columns the WHERE clause reads.
     filter_columns: &'a [adstore_storage::ColumnId],
@@ -241,6 +292,7 @@ struct Scan<'a> {
     /// A WHERE clause that segment blocks answer from their encoded strings
     /// ([`predicate::plain_string_match`]), when the query reads that column nowhere else.
     string_match: Option<&'a (adstore_storage::ColumnId, Vec<&'a str>, bool)>,
+    /// The next run to take.
     next: AtomicUsize,
     stop: AtomicBool,
     scanned: AtomicU64,
@@ -250,28 +302,49 @@ struct Scan<'a> {
     from_statistics: AtomicU64,
 }
 
-/// One worker: takes units until none is left or the scan stops.
+/// One worker: takes runs of units until none is left or the scan stops.
 fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
     let mut ctx = ReadContext::new()?;
     let mut cache = PredCache::default();
     while !scan.stop.load(Ordering::Relaxed) {
-        let i = scan.next.fetch_add(1, Ordering::Relaxed);
-        let Some(unit) = scan.units.get(i) else {
+        let r = scan.next.fetch_add(1, Ordering::Relaxed);
+        let Some(run) = scan.runs.get(r) else {
             break;
         };
-        let (cols, mask) = match read_unit(scan, unit, &mut partial, &mut ctx, &mut cache)? {
-            Some(read) => read,
-            None => continue,
-        };
-        let produced = partial.add_unit(&cols, mask.as_deref(), &mut cache, i)? as u64;
-        if produced > 0 {
-            let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;
-            if partial.enough(total) {
-                scan.stop.store(true, Ordering::Relaxed);
+        for i in run.clone() {
+            if scan.stop.load(Ordering::Relaxed) {
+                break;
             }
+            let Some(unit) = scan.units.get(i) else {
+                break;
+            };
+            scan_unit(scan, unit, i, &mut partial, &mut ctx, &mut cache)?;
         }
     }
+    partial.end_scan();
     Ok(partial)
+}
+
+/// Reads, filters and folds the `i`-th unit of the scan into `partial`.
+fn scan_unit<P: Partial>(
+    scan: &Scan<'_>,
+    unit: &ScanUnit,
+    i: usize,
+    partial: &mut P,
+    ctx: &mut ReadContext,
+    cache: &mut PredCache,
+) -> Result<()> {
+    let Some((cols, mask)) = read_unit(scan, unit, partial, ctx, cache)? else {
+        return Ok(());
+    };
+    let produced = partial.add_unit(&cols, mask.as_deref(), cache, i)? as u64;
+    if produced > 0 {
+        let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;
+        if partial.enough(total) {
+            scan.stop.store(true, Ordering::Relaxed);
+        }
+    }
+    Ok(())
 }
 
 /// Decodes what `unit` needs and evaluates the WHERE clause into a row mask (`None`: every
@@ -388,8 +461,8 @@ fn and_terms<'e>(e: &'e crate::plan::TExpr, out: &mut Vec<&'e crate::plan::TExpr
 }
 
 /// Runs `threads` workers over the scan's units, each folding units into its own partial.
-/// Units are taken in index order, so when a LIMIT stops the scan, every unit before the last
-/// one taken has been scanned.
+/// Runs are taken in index order (one unit each for row selection), so when a LIMIT stops the
+/// scan, every unit before the last one taken has been scanned.
 fn run_workers<P: Partial>(
     threads: usize,
     scan: &Scan<'_>,

@@ -13,15 +13,25 @@ use crate::plan::{Plan, SortKey, TExpr};
 use crate::value::Value;
 
 /// The rows of a unit of `n` rows where `mask` holds (all when `None`), as row indices.
+///
+/// Branch-free: every row index is written at the next free slot, which only advances when
+/// the row is selected, so a mask that selects rows at random costs no misprediction.
 pub fn selection(mask: Option<&[bool]>, n: usize) -> Vec<u32> {
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     match mask {
         None => (0..n).collect(),
-        Some(m) => m
-            .iter()
-            .zip(0..n)
-            .filter_map(|(&m, r)| m.then_some(r))
-            .collect(),
+        Some(m) => {
+            let mut out = vec![0u32; m.len()];
+            let mut k = 0usize;
+            for (&t, r) in m.iter().zip(0..n) {
+                if let Some(slot) = out.get_mut(k) {
+                    *slot = r;
+                }
+                k += usize::from(t);
+            }
+            out.truncate(k);
+            out
+        }
     }
 }
 

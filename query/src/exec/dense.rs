@@ -1,0 +1,248 @@
+//! [`DenseCodes`]: `count()` and integer `sum(x)` grouped by one dictionary column (Q5's
+//! `GROUP BY site`), accumulated per dictionary code and turned into groups once per
+//! dictionary.
+//!
+//! When the group key changes on almost every row, the general path builds a row selection,
+//! maps each row's code to a group id, then folds each aggregate through those ids. Here a
+//! unit's rows go straight into arrays indexed by the key's code, one array of row counts and
+//! one of wrapping sums per summed argument, for each segment dictionary met (kept alive, so
+//! its address is never reused while its totals wait). The WHERE mask is applied branch-free
+//! (a row outside it adds 0), so no selection is built either. Only when the worker's table is
+//! merged or finished, or more than [`MAX_DICTS`] dictionaries are pending, are the codes with
+//! at least one row looked up by value ([`super::group::GroupTable`]'s `group`) and their
+//! totals added to the ordinary states: once per (worker, dictionary) and code met, whatever
+//! the number of blocks.
+//!
+//! A code with no selected row creates no group, as in the general path; memtable chunks
+//! (with chunk-local dictionaries) take the same path. A unit that selects few rows for the
+//! size of a dictionary not yet pending (a selective WHERE over a large dictionary) takes the
+//! general path instead: both add to the same states, so a worker may mix them freely.
+
+use std::sync::Arc;
+
+use adstore_storage::{ColumnData, ColumnId, ColumnKind, StringColumn};
+
+use super::accum::AggState;
+use super::predicate::PredCache;
+use super::unit::UnitColumns;
+use super::vector::{Vector, eval_num};
+use crate::error::{Error, Result};
+use crate::model::AggFunc;
+use crate::plan::{AggPlan, Node, TExpr};
+
+/// Most dictionaries whose totals a worker keeps before turning them into groups.
+pub const MAX_DICTS: usize = 16;
+
+/// Per-code totals of one worker for a single dictionary group key.
+#[derive(Debug)]
+pub struct DenseCodes<'p> {
+    /// The key column.
+    key: ColumnId,
+    /// Per aggregate of the plan: `None` counts rows, `Some(arg)` sums `arg`.
+    aggs: Vec<Option<&'p TExpr>>,
+    /// The distinct summed arguments (several sums of one argument share their totals).
+    args: Vec<&'p TExpr>,
+    /// The dictionaries met since the last flush, with their totals.
+    pending: Vec<DictTotals>,
+}
+
+/// The totals of the rows whose key is a code of `dict`.
+#[derive(Debug)]
+pub struct DictTotals {
+    /// The dictionary (kept alive: its address identifies it).
+    pub dict: Arc<StringColumn>,
+    /// Selected rows per code.
+    pub rows: Vec<u64>,
+    /// Per distinct argument, the wrapping sum per code.
+    pub sums: Vec<Vec<i64>>,
+}
+
+impl<'p> DenseCodes<'p> {
+    /// The per-code path for `keys` and `aggs`, when it applies: one key that is a dictionary
+    /// column, every aggregate a `count()` or an integer `sum` without `-If` condition.
+    pub fn new(keys: &'p [TExpr], aggs: &'p [AggPlan]) -> Option<DenseCodes<'p>> {
+        let [key] = keys else {
+            return None;
+        };
+        let Node::Column(col) = key.node else {
+            return None;
+        };
+        if col.kind() != ColumnKind::DictString {
+            return None;
+        }
+        let mut slots = Vec::with_capacity(aggs.len());
+        let mut args: Vec<&TExpr> = Vec::new();
+        for agg in aggs {
+            if agg.cond.is_some() {
+                return None;
+            }
+            match (agg.func, AggState::new(agg)) {
+                (AggFunc::Count, _) => slots.push(None),
+                (AggFunc::Sum, AggState::SumInt(_)) => {
+                    let arg = agg.arg.as_ref()?;
+                    if !args.contains(&arg) {
+                        args.push(arg);
+                    }
+                    slots.push(Some(arg));
+                }
+                _ => return None,
+            }
+        }
+        Some(DenseCodes {
+            key: col,
+            aggs: slots,
+            args,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Whether totals for `dict` are pending.
+    pub fn is_pending(&self, dict: &Arc<StringColumn>) -> bool {
+        self.pending.iter().any(|d| Arc::ptr_eq(&d.dict, dict))
+    }
+
+    /// Whether a unit whose key dictionary is `dict` needs a flush first (too many pending).
+    pub fn is_full_for(&self, dict: &Arc<StringColumn>) -> bool {
+        self.pending.len() >= MAX_DICTS && !self.is_pending(dict)
+    }
+
+    /// The key column's codes and dictionary in `u`.
+    pub fn key_codes<'u>(&self, u: &'u UnitColumns) -> Result<(&'u [u32], &'u Arc<StringColumn>)> {
+        match u.get(self.key)? {
+            ColumnData::Dict { dictionary, codes } => Ok((codes, dictionary)),
+            _ => Err(Error::invalid(format!(
+                "internal: group key {} not in dictionary form",
+                self.key
+            ))),
+        }
+    }
+
+    /// Adds the unit's rows where `mask` holds (all when `None`).
+    pub fn add(
+        &mut self,
+        u: &UnitColumns,
+        mask: Option<&[bool]>,
+        cache: &mut PredCache,
+    ) -> Result<()> {
+        let (codes, dict) = self.key_codes(u)?;
+        let mut values = Vec::with_capacity(self.args.len());
+        for arg in &self.args {
+            match eval_num(arg, u, cache)? {
+                Vector::Int(v) => values.push(v),
+                Vector::Float(_) => {
+                    return Err(Error::invalid("internal: a float sum in per-code totals"));
+                }
+            }
+        }
+        let at = match self.pending.iter().position(|d| Arc::ptr_eq(&d.dict, dict)) {
+            Some(i) => i,
+            None => {
+                let n = dict.len();
+                self.pending.push(DictTotals {
+                    dict: Arc::clone(dict),
+                    rows: vec![0; n],
+                    sums: vec![vec![0; n]; self.args.len()],
+                });
+                self.pending.len() - 1
+            }
+        };
+        let totals = &mut self.pending[at];
+        let in_dict = |c: u32| (c as usize) < totals.rows.len();
+        if !codes.iter().copied().max().is_none_or(in_dict)
+            || values.iter().any(|v| v.len() != codes.len())
+            || mask.is_some_and(|m| m.len() != codes.len())
+        {
+            return Err(Error::invalid(
+                "internal: a key code outside its dictionary",
+            ));
+        }
+        match mask {
+            None => {
+                for &c in codes {
+                    totals.rows[c as usize] += 1;
+                }
+                for (sums, x) in totals.sums.iter_mut().zip(&values) {
+                    for (&c, &x) in codes.iter().zip(x.iter()) {
+                        let s = &mut sums[c as usize];
+                        *s = s.wrapping_add(x);
+                    }
+                }
+            }
+            Some(m) => {
+                for (&c, &t) in codes.iter().zip(m) {
+                    totals.rows[c as usize] += u64::from(t);
+                }
+                for (sums, x) in totals.sums.iter_mut().zip(&values) {
+                    for ((&c, &x), &t) in codes.iter().zip(x.iter()).zip(m) {
+                        let s = &mut sums[c as usize];
+                        *s = s.wrapping_add(x & -i64::from(t));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The pending totals, leaving none.
+    pub fn take(&mut self) -> Vec<DictTotals> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Calls `f(value, hits)` once per distinct key value with rows in `pending`, `hits` being
+    /// the (dictionary index, code) pairs of that value: a merge of the sorted dictionaries, so
+    /// a value met in several segments is looked up once. (With an unsorted dictionary a value
+    /// may come more than once, which costs a look-up, not a wrong total.)
+    pub fn for_each_value(pending: &[DictTotals], mut f: impl FnMut(&str, &[(usize, usize)])) {
+        let next_met = |t: &DictTotals, from: usize| {
+            (from..t.rows.len())
+                .find(|&c| t.rows[c] > 0)
+                .unwrap_or(t.rows.len())
+        };
+        let mut heads: Vec<usize> = pending.iter().map(|t| next_met(t, 0)).collect();
+        let mut hits: Vec<(usize, usize)> = Vec::with_capacity(pending.len());
+        loop {
+            let mut least: Option<&str> = None;
+            for (t, &c) in pending.iter().zip(&heads) {
+                if c < t.rows.len() {
+                    let v = t.dict.get(c);
+                    if least.is_none_or(|l| v < l) {
+                        least = Some(v);
+                    }
+                }
+            }
+            let Some(value) = least else {
+                return;
+            };
+            hits.clear();
+            for (d, (t, c)) in pending.iter().zip(heads.iter_mut()).enumerate() {
+                if *c < t.rows.len() && t.dict.get(*c) == value {
+                    hits.push((d, *c));
+                    *c = next_met(t, *c + 1);
+                }
+            }
+            f(value, &hits);
+        }
+    }
+
+    /// Adds code `code`'s totals of `t` to group `g` of `states` (one per aggregate).
+    pub fn add_to(&self, t: &DictTotals, code: usize, states: &mut [AggState], g: usize) {
+        for (state, slot) in states.iter_mut().zip(&self.aggs) {
+            match (state, slot) {
+                (AggState::Count(v), None) => {
+                    if let (Some(v), Some(&n)) = (v.get_mut(g), t.rows.get(code)) {
+                        *v += n;
+                    }
+                }
+                (AggState::SumInt(v), Some(arg)) => {
+                    let k = self.args.iter().position(|a| a == arg);
+                    let s = k.and_then(|k| t.sums.get(k)?.get(code));
+                    if let (Some(v), Some(&s)) = (v.get_mut(g), s) {
+                        *v = v.wrapping_add(s);
+                    }
+                }
+                // `new` admits only counts and integer sums.
+                _ => {}
+            }
+        }
+    }
+}

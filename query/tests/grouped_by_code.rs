@@ -1,0 +1,165 @@
+//! Grouping by one dictionary column checked against the row-at-a-time reference evaluator:
+//! the per-code counts and sums of `exec/dense.rs` (segment dictionaries that differ, so one
+//! string has different codes in different segments; the empty string; memtable chunks with
+//! their own dictionaries; more dictionaries than a worker keeps pending; WHERE masks that
+//! select all, some or none of a block), beside the general path (aggregates it does not take)
+//! and `uniqExact` with groups spread over segments scanned in runs by several workers.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a test failure"
+)]
+
+mod common;
+
+use adstore_storage::Event;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use common::{check, random_events, store_with};
+
+/// `parts` slices of random events, the `i`-th with sites drawn from its own window of names
+/// (overlapping the next one's, so most names are in several dictionaries under different
+/// codes), one event in 10 without a site.
+fn events_with_shifting_sites(rng: &mut StdRng, parts: usize, per_part: usize) -> Vec<Event> {
+    let mut events = random_events(rng, parts * per_part, "site");
+    for (i, e) in events.iter_mut().enumerate() {
+        let window = i / per_part;
+        e.site = if rng.random_bool(0.1) {
+            String::new()
+        } else {
+            format!("s{:02}.example", window * 3 + rng.random_range(0..8))
+        };
+    }
+    events
+}
+
+const DENSE_SELECTS: [&str; 5] = [
+    "SELECT site, count() AS n, sum(cost_micros) AS spend FROM events{w} GROUP BY site \
+     ORDER BY n DESC, site LIMIT 5",
+    "SELECT site, count() AS n, sum(cost_micros) AS a, sum(cost_micros) * 2 AS b, \
+     sum(cost_micros - revenue_micros) AS c, sum(toUnixTimestamp(ts)) AS d, count(site) AS e \
+     FROM events{w} GROUP BY site ORDER BY site",
+    "SELECT country, count() AS n FROM events{w} GROUP BY country ORDER BY country",
+    "SELECT site FROM events{w} GROUP BY site ORDER BY site",
+    "SELECT sum(cost_micros) AS spend, site FROM events{w} GROUP BY site \
+     HAVING count() > 3 ORDER BY spend, site",
+];
+
+/// Aggregates the per-code path does not take, grouped by the same column.
+const GENERAL_SELECTS: [&str; 2] = [
+    "SELECT site, countIf(won) AS w, sumIf(cost_micros, cost_micros > 100) AS s, count() AS n \
+     FROM events{w} GROUP BY site ORDER BY site",
+    "SELECT site, max(cost_micros) AS m, sum(cost_micros / 2) AS f, uniqExact(user_id) AS u \
+     FROM events{w} GROUP BY site ORDER BY site",
+];
+
+const WHERES: [&str; 5] = [
+    "",
+    " WHERE campaign_id = 'cmp-1' AND event_type = 'impression'",
+    " WHERE cost_micros > 2500000",
+    " WHERE ts >= '2025-11-23 00:00:00'",
+    " WHERE campaign_id = 'nope'",
+];
+
+fn check_selects(events: &[Event], snapshot: &adstore_query::Snapshot, selects: &[&str]) {
+    for w in WHERES {
+        for s in selects {
+            let sql = s.replace("{w}", w);
+            for threads in [1, 2, 3] {
+                check(&sql, snapshot, events, threads);
+            }
+        }
+    }
+}
+
+#[test]
+fn per_code_totals_match_reference_over_differing_dictionaries_and_memtable() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let events = events_with_shifting_sites(&mut rng, 4, 500);
+    // Three flushed parts (4 partitions each: up to 12 segment dictionaries) and a memtable
+    // part; blocks of 40 rows, so a segment's dictionary serves many blocks.
+    let (_dir, store) = store_with(
+        &[
+            &events[..500],
+            &events[500..1000],
+            &events[1000..1500],
+            &events[1500..],
+        ],
+        40,
+    );
+    let snapshot = store.snapshot();
+    check_selects(&events, &snapshot, &DENSE_SELECTS);
+    check_selects(&events, &snapshot, &GENERAL_SELECTS);
+}
+
+#[test]
+fn per_code_totals_with_more_dictionaries_than_kept_pending() {
+    let mut rng = StdRng::seed_from_u64(33);
+    // Ten flushed parts of four partitions: ~40 dictionaries, more than a worker keeps
+    // pending (16), so totals are turned into groups in the middle of the scan too.
+    let events = events_with_shifting_sites(&mut rng, 10, 150);
+    let parts: Vec<&[Event]> = events.chunks(150).collect();
+    let (_dir, store) = store_with(&parts, 16);
+    let snapshot = store.snapshot();
+    check_selects(&events, &snapshot, &DENSE_SELECTS[..2]);
+}
+
+#[test]
+fn per_code_totals_beside_the_general_path_for_units_selecting_few_rows() {
+    let mut rng = StdRng::seed_from_u64(55);
+    // Sites from a window of 200 names: a block of 64 rows selecting a few of them takes the
+    // general path, one selecting most of its rows the per-code path, in one worker's table.
+    let mut events = random_events(&mut rng, 1600, "mix");
+    for e in &mut events {
+        e.site = format!("w{:03}", rng.random_range(0..200));
+    }
+    let parts: Vec<&[Event]> = events.chunks(400).collect();
+    let (_dir, store) = store_with(&parts, 64);
+    let snapshot = store.snapshot();
+    for w in [
+        "",
+        " WHERE cost_micros > 4900000",
+        " WHERE cost_micros > 4900000 OR campaign_id = 'cmp-2'",
+        " WHERE user_id = 'u-3'",
+    ] {
+        let sql = format!(
+            "SELECT site, count() AS n, sum(cost_micros) AS s FROM events{w} GROUP BY site ORDER BY site"
+        );
+        for threads in [1, 2, 3] {
+            check(&sql, &snapshot, &events, threads);
+        }
+    }
+}
+
+#[test]
+fn per_code_totals_in_memtable_only() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let events = events_with_shifting_sites(&mut rng, 3, 200);
+    let (_dir, store) = store_with(&[&events[..]], 64);
+    check_selects(&events, &store.snapshot(), &DENSE_SELECTS);
+}
+
+#[test]
+fn distinct_counts_per_group_spread_over_segments() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let mut events = random_events(&mut rng, 2400, "uq");
+    for e in &mut events {
+        e.user_id = format!("u-{}", rng.random_range(0..400));
+    }
+    let parts: Vec<&[Event]> = events.chunks(400).collect();
+    let (_dir, store) = store_with(&parts, 32);
+    let snapshot = store.snapshot();
+    for sql in [
+        "SELECT campaign_id, uniqExact(user_id) AS users, count() AS n FROM events \
+         WHERE event_type = 'impression' GROUP BY campaign_id ORDER BY users DESC, campaign_id",
+        "SELECT campaign_id, uniqExact(user_id) AS users, uniqExact(cost_micros) AS costs \
+         FROM events WHERE ts >= '2025-11-23 00:00:00' GROUP BY campaign_id ORDER BY campaign_id",
+        "SELECT uniqExact(user_id) AS users FROM events",
+    ] {
+        for threads in [1, 2, 3] {
+            check(sql, &snapshot, &events, threads);
+        }
+    }
+}
