@@ -159,3 +159,29 @@ fn plain_string_filters_answered_from_encoded_blocks_match_reference() {
         }
     }
 }
+
+#[test]
+fn top_k_over_many_groups_matches_reference_with_ties_at_the_limit() {
+    let mut rng = StdRng::seed_from_u64(17);
+    let events = random_events(&mut rng, 2000, "tk");
+    let (_dir, store) = store_with(&[&events[..900], &events[900..1800], &events[1800..]], 50);
+    let snapshot = store.snapshot();
+    for (order, limit) in [
+        ("n DESC, k", 3),
+        ("n DESC", 4),
+        ("n, k DESC", 2),
+        ("nullIf(n, 80) DESC", 5),
+        ("k", 1),
+        ("s DESC, k", 5),
+        ("n DESC, k", 0),
+    ] {
+        for key in ["user_id", "site", "toStartOfHour(ts)"] {
+            let sql = format!(
+                "SELECT {key} AS k, count() AS n, sum(cost_micros) AS s FROM events \
+                 GROUP BY k ORDER BY {order} LIMIT {limit}"
+            );
+            check(&sql, &snapshot, &events, 1);
+            check(&sql, &snapshot, &events, 2);
+        }
+    }
+}
