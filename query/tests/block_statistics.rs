@@ -55,7 +55,8 @@ const TOTALS: &str = "countIf(event_type = 'impression') AS imps, \
     sum(cost_micros) AS spend, sumIf(cost_micros, event_type = 'impression') AS imp_spend, \
     sum(revenue_micros) AS revenue, sum(won) AS won_sum, min(cost_micros) AS lo, \
     max(cost_micros) AS hi, min(ts) AS first, max(ts) AS last, avg(revenue_micros) AS avg_rev, \
-    avg(cost_micros) AS avg_cost, count() AS n";
+    avg(cost_micros) AS avg_cost, count() AS n, uniqExact(user_id) AS users, \
+    uniqExactIf(user_id, event_type = 'click') AS clickers";
 
 const WHERES: [&str; 11] = [
     "",

@@ -169,10 +169,21 @@ impl AggState {
                 | (AggState::SumInt(_), Contribution::SumInt(_))
                 | (AggState::MinMaxInt { .. }, Contribution::MinMax(..))
                 | (AggState::AvgInt { .. }, Contribution::Avg(..))
+                | (AggState::UniqExact(_), Contribution::UniqStrings(_))
         )
     }
 
-    /// Adds a whole block's contribution to group `g` (one [`AggState::takes`]).
+    /// Group `g`'s set of a `uniqExact` state (values and string hashes as
+    /// [`AggState::update`] inserts them: strings by [`uniq_exact_str_hash`]).
+    pub(crate) fn uniq_exact_set(&mut self, g: usize) -> Option<&mut HashSet<u128>> {
+        match self {
+            AggState::UniqExact(sets) => sets.get_mut(g),
+            _ => None,
+        }
+    }
+
+    /// Adds a whole block's contribution to group `g` (one [`AggState::takes`]; the caller
+    /// inserts [`Contribution::UniqStrings`] itself, through [`AggState::uniq_exact_set`]).
     pub(crate) fn add_summary(&mut self, g: usize, c: Contribution) {
         match (self, c) {
             (AggState::Count(v), Contribution::Count(n)) => v[g] = v[g].wrapping_add(n),
@@ -395,7 +406,7 @@ impl AggState {
                         sets[g].insert(u128::from(x[r].to_bits()));
                     }),
                     Arg::Str(_) => rows.for_each(|(r, g)| {
-                        sets[g].insert(xxhash_rust::xxh3::xxh3_128(arg.str_at(r).as_bytes()));
+                        sets[g].insert(uniq_exact_str_hash(arg.str_at(r).as_bytes()));
                     }),
                     Arg::None => return Err(wrong()),
                 }
@@ -652,6 +663,11 @@ fn wide(x: i64, unsigned: bool) -> i128 {
     } else {
         i128::from(x)
     }
+}
+
+/// The 128-bit hash a `uniqExact` set keeps for a string (its UTF-8 bytes).
+pub(crate) fn uniq_exact_str_hash(bytes: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(bytes)
 }
 
 fn better_int(v: i64, cur: i64, max: bool, unsigned: bool) -> bool {

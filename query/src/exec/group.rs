@@ -23,10 +23,10 @@ use adstore_storage::{ColumnData, ReadContext, StringColumn};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::Partial;
-use super::accum::{AggState, Rows};
+use super::accum::{AggState, Rows, uniq_exact_str_hash};
 use super::bycode::ByCode;
 use super::dense::DenseCodes;
-use super::meta::{self, BlockStats};
+use super::meta::{self, BlockStats, Contribution};
 use super::order::{Keyed, sort_and_take};
 use super::predicate::PredCache;
 use super::rows::selection;
@@ -296,7 +296,17 @@ impl<'p> GroupTable<'p> {
                 .collect();
             let g = self.group(&parts) as usize;
             for (state, c) in self.states.iter_mut().zip(contributions) {
-                state.add_summary(g, c);
+                match c {
+                    Contribution::UniqStrings(col) => {
+                        if let Some(set) = state.uniq_exact_set(g) {
+                            set.reserve(stats.rows());
+                            stats.for_each_string(col, ctx, |bytes| {
+                                set.insert(uniq_exact_str_hash(bytes));
+                            })?;
+                        }
+                    }
+                    c => state.add_summary(g, c),
+                }
             }
         }
         Ok(true)

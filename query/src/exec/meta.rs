@@ -15,7 +15,8 @@
 //! - `summary`: an aggregate's contribution from the statistics alone: `count()` is the row
 //!   count, `countIf(c)` the row count or 0 when `c` is decided (the block's sum when `c` is a
 //!   bool column), `sum`/`sumIf` the stored sum, `min`/`max` the stored extremes, `avg` sum and
-//!   count (when the sum cannot have wrapped).
+//!   count (when the sum cannot have wrapped); `uniqExact` of `user_id` hashes the block's
+//!   encoded strings in place, without decoding them into a column.
 //!
 //! Rows are sorted by (event_type, campaign_id, ts) in a segment, so most blocks hold one event
 //! type of one campaign over a short time: totals, per-campaign and per-hour counts and sums then
@@ -58,6 +59,9 @@ pub(crate) enum Contribution {
     MinMax(i64, i64),
     /// An exact sum and its count, for `avg`.
     Avg(i128, u64),
+    /// For `uniqExact` of a plain string column: every row's value, hashed from the block's
+    /// encoded strings in place (the caller reads them: [`BlockStats::for_each_string`]).
+    UniqStrings(ColumnId),
 }
 
 /// Times for which every time function is monotone over the block: `toUnixTimestamp` is a
@@ -81,6 +85,16 @@ impl<'a> BlockStats<'a> {
     /// Rows in the block.
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// Calls `f` with each row's value of the plain string column `col`, read in place.
+    pub fn for_each_string(
+        &self,
+        col: ColumnId,
+        ctx: &mut ReadContext,
+        f: impl FnMut(&[u8]),
+    ) -> Result<()> {
+        Ok(self.segment.for_each_string(col, self.block, ctx, f)?)
     }
 
     fn meta(&self, c: ColumnId) -> &BlockMeta {
@@ -266,6 +280,17 @@ pub(crate) fn summary(
     if agg.func == AggFunc::Count {
         // count(x) counts every row: planning admits no NULL-producing argument.
         return Ok(Some(Contribution::Count(if cond { rows } else { 0 })));
+    }
+    if agg.func == AggFunc::UniqExact {
+        return Ok(match agg.arg.as_ref().map(|a| &a.node) {
+            _ if !cond => Some(Contribution::Nothing),
+            Some(Node::Column(c))
+                if c.kind() == ColumnKind::PlainString && *c != ColumnId::EventId =>
+            {
+                Some(Contribution::UniqStrings(*c))
+            }
+            _ => None,
+        });
     }
     let Some(Node::Column(col)) = agg.arg.as_ref().map(|a| &a.node) else {
         return Ok(None);

@@ -88,8 +88,9 @@ pub struct ExecStats {
     /// Segment blocks whose WHERE clause their statistics decided for every row: scanned
     /// without decoding the clause's columns, or skipped when it holds for none.
     pub units_decided: u64,
-    /// Segment blocks folded into the aggregates from their statistics alone, with no column
-    /// decoded ([`meta`]).
+    /// Segment blocks folded into the aggregates without the per-row path ([`meta`]): from
+    /// their statistics alone, by runs of `ts`, or (`uniqExact` of a string) by hashing the
+    /// block's encoded strings in place.
     pub units_from_statistics: u64,
 }
 

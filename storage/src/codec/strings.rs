@@ -87,19 +87,19 @@ pub fn decode_strings(
     Ok(header + total)
 }
 
-/// Which of `rows` encoded strings at the start of `input` equal one of `needles`, without
-/// building a [`StringColumn`]: only strings of a needle's length are compared, byte for byte.
-/// Returns the mask and the bytes consumed, as [`decode_strings`] would. The bytes are not checked
-/// for UTF-8 (a string equal to a needle is valid, and the block's CRC covers the rest).
+/// Calls `f` with the bytes of each of `rows` encoded strings at the start of `input`, in
+/// order, without building a [`StringColumn`]; returns the bytes consumed, as
+/// [`decode_strings`] would. The bytes are not checked for UTF-8: callers compare or hash
+/// them, and the block's CRC covers them.
 ///
 /// # Errors
 /// Those of [`ints::decode_u32`] for the lengths, and [`CodecError::Truncated`] when the bytes
-/// they add up to are not there.
-pub fn match_strings(
+/// they add up to are not there (then `f` is not called).
+pub fn for_each_string(
     input: &[u8],
     rows: usize,
-    needles: &[&str],
-) -> Result<(Vec<bool>, usize), CodecError> {
+    mut f: impl FnMut(&[u8]),
+) -> Result<usize, CodecError> {
     let mut lengths = Vec::new();
     let header = ints::decode_u32(input, rows, &mut lengths)?;
     let total = lengths
@@ -115,19 +115,35 @@ pub fn match_strings(
             needed: usize::try_from(end).unwrap_or(usize::MAX),
             available: input.len(),
         })?;
-    let mut mask = Vec::with_capacity(rows);
     let mut pos = 0usize;
     for &len in &lengths {
         let len = len as usize;
-        let value = &bytes[pos..pos + len];
+        f(&bytes[pos..pos + len]);
+        pos += len;
+    }
+    Ok(bytes.len() + header)
+}
+
+/// Which of `rows` encoded strings at the start of `input` equal one of `needles`, without
+/// building a [`StringColumn`] (see [`for_each_string`]): only strings of a needle's length are
+/// compared, byte for byte. Returns the mask and the bytes consumed.
+///
+/// # Errors
+/// Those of [`for_each_string`].
+pub fn match_strings(
+    input: &[u8],
+    rows: usize,
+    needles: &[&str],
+) -> Result<(Vec<bool>, usize), CodecError> {
+    let mut mask = Vec::with_capacity(rows);
+    let used = for_each_string(input, rows, |value| {
         mask.push(
             needles
                 .iter()
-                .any(|n| n.len() == len && n.as_bytes() == value),
+                .any(|n| n.len() == value.len() && n.as_bytes() == value),
         );
-        pos += len;
-    }
-    Ok((mask, bytes.len() + header))
+    })?;
+    Ok((mask, used))
 }
 
 #[cfg(test)]

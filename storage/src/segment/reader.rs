@@ -287,18 +287,41 @@ impl SegmentReader {
         needles: &[&str],
         ctx: &mut ReadContext,
     ) -> Result<Vec<bool>> {
+        let mut mask = Vec::with_capacity(self.footer.rows_in_block(b));
+        self.for_each_string(col, b, ctx, |value| {
+            mask.push(
+                needles
+                    .iter()
+                    .any(|n| n.len() == value.len() && n.as_bytes() == value),
+            );
+        })?;
+        Ok(mask)
+    }
+
+    /// Calls `f` with the bytes of each row's value in block `b` of the plain string column
+    /// `col` (not `event_id`, whose blocks hold ranks), in row order, without decoding the block
+    /// into strings: for comparing or hashing them in place (`uniqExact(user_id)` over a whole
+    /// block). The bytes are not checked for UTF-8; the block's CRC is.
+    pub fn for_each_string(
+        &self,
+        col: ColumnId,
+        b: u32,
+        ctx: &mut ReadContext,
+        f: impl FnMut(&[u8]),
+    ) -> Result<()> {
         if col.kind() != ColumnKind::PlainString || col == ColumnId::EventId {
             return Err(Error::InvalidArgument(format!(
-                "match_strings: {col} is not a plain string column with string blocks"
+                "{col} is not a plain string column with string blocks"
             )));
         }
         let rows = self.footer.rows_in_block(b);
         let meta = *self.block_meta(col, b);
-        let raw = self.block_bytes(meta.offset, meta.len, &format!("{col} block {b}"), ctx)?;
+        let what = format!("{col} block {b}");
+        let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
         let len = raw.len();
-        strings::match_strings(raw, rows, needles)
-            .and_then(|(mask, used)| check_len(used, len).map(|()| mask))
-            .map_err(|e| self.codec(&format!("{col} block {b}"), e))
+        strings::for_each_string(raw, rows, f)
+            .and_then(|used| check_len(used, len))
+            .map_err(|e| self.codec(&what, e))
     }
 
     /// Decodes column `col` of block `b`.
