@@ -259,7 +259,7 @@ impl SegmentReader {
         if col.kind() != ColumnKind::DictString {
             return Err(Error::InvalidArgument(format!("{col} has no dictionary")));
         }
-        let what = format!("{col} dictionary");
+        let what = Named::Dictionary(col);
         let raw = self.block_bytes(meta.dict_block.0, meta.dict_block.1, &what, ctx)?;
         let mut dict = StringColumn::default();
         strings::decode_strings(raw, meta.dict_len as usize, &mut dict)
@@ -316,7 +316,7 @@ impl SegmentReader {
         }
         let rows = self.footer.rows_in_block(b);
         let meta = *self.block_meta(col, b);
-        let what = format!("{col} block {b}");
+        let what = Named::Block(col, b);
         let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
         let len = raw.len();
         strings::for_each_string(raw, rows, f)
@@ -336,7 +336,7 @@ impl SegmentReader {
             ColumnId::EventId => Some(self.sorted_keys(ctx)?),
             _ => None,
         };
-        let what = format!("{col} block {b}");
+        let what = Named::Block(col, b);
         let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
         let decoded = match col.kind() {
             ColumnKind::PlainString if col == ColumnId::EventId => {
@@ -418,7 +418,7 @@ impl SegmentReader {
     ) -> Result<ColumnData> {
         let rows = self.footer.rows_in_block(b);
         let meta = *self.block_meta(ColumnId::EventId, b);
-        let what = format!("{} block {b}", ColumnId::EventId);
+        let what = Named::Block(ColumnId::EventId, b);
         let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
         let mut ranks = Vec::with_capacity(rows);
         ints::decode_u32(raw, rows, &mut ranks)
@@ -482,7 +482,7 @@ impl SegmentReader {
     /// Decodes sorted-key block `i`.
     fn key_block(&self, i: usize, ctx: &mut ReadContext) -> Result<StringColumn> {
         let kb = &self.footer.key_blocks[i];
-        let what = format!("event-id key block {i}");
+        let what = Named::KeyBlock(i);
         let raw = self.block_bytes(kb.offset, kb.len, &what, ctx)?;
         let mut keys = StringColumn::with_capacity(kb.keys as usize, raw.len());
         strings::decode_strings(raw, kb.keys as usize, &mut keys)
@@ -633,7 +633,7 @@ impl SegmentReader {
                 let meta = self.block_meta(col, b);
                 stored += u64::from(meta.len);
                 raw += self
-                    .block_bytes(meta.offset, meta.len, &format!("{col} block {b}"), ctx)?
+                    .block_bytes(meta.offset, meta.len, &Named::Block(col, b), ctx)?
                     .len() as u64;
                 let data = self.read_block(col, b, ctx)?;
                 self.check_block_stats(col, b, meta, &data)?;
@@ -641,7 +641,7 @@ impl SegmentReader {
             sizes.push((col, stored, raw));
         }
         for kb in &self.footer.key_blocks {
-            self.block_bytes(kb.offset, kb.len, "event-id key block", ctx)?;
+            self.block_bytes(kb.offset, kb.len, &"event-id key block", ctx)?;
         }
         let mut count = 0u64;
         self.for_each_event_id(ctx, |_| count += 1)?;
@@ -690,7 +690,7 @@ impl SegmentReader {
         &'c self,
         offset: u64,
         len: u32,
-        what: &str,
+        what: &dyn std::fmt::Display,
         ctx: &'c mut ReadContext,
     ) -> Result<&'c [u8]>
     where
@@ -719,7 +719,7 @@ impl SegmentReader {
             return Err(Error::ChecksumMismatch {
                 path: self.path.clone(),
                 offset,
-                what: what.to_owned(),
+                what: what.to_string(),
                 expected: stored_crc,
                 got,
             });
@@ -751,11 +751,33 @@ impl SegmentReader {
         Ok(&ctx.raw)
     }
 
-    fn codec(&self, what: &str, source: CodecError) -> Error {
+    fn codec(&self, what: &dyn std::fmt::Display, source: CodecError) -> Error {
         Error::Codec {
             path: self.path.clone(),
-            what: what.to_owned(),
+            what: what.to_string(),
             source,
+        }
+    }
+}
+
+/// Which part of a segment a read is of, for error messages: formatted only when an error is
+/// raised, not on every block read.
+#[derive(Debug, Clone, Copy)]
+enum Named {
+    /// A row block of a column.
+    Block(ColumnId, u32),
+    /// A column's dictionary block.
+    Dictionary(ColumnId),
+    /// A sorted event-id key block.
+    KeyBlock(usize),
+}
+
+impl std::fmt::Display for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Named::Block(col, b) => write!(f, "{col} block {b}"),
+            Named::Dictionary(col) => write!(f, "{col} dictionary"),
+            Named::KeyBlock(i) => write!(f, "event-id key block {i}"),
         }
     }
 }
