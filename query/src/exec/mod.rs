@@ -28,6 +28,7 @@
 //! dictionary and turned into groups once per worker and key value ([`dense`]), at
 //! `Partial::end_scan`, still on the worker's thread.
 //!
+//! - `scan`: the workers' loop over the units, and what each unit reads.
 //! - [`meta`]: blocks decided, or answered, by their statistics.
 //! - [`unit`](mod@unit): a unit's decoded columns, dictionary form for low-cardinality strings.
 //! - [`predicate`], [`vector`]: vectorized conditions and numeric expressions.
@@ -49,22 +50,22 @@ pub mod meta;
 pub mod order;
 pub mod predicate;
 pub mod rows;
+mod scan;
 pub mod unit;
 pub mod vector;
 
-use std::ops::Range;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use adstore_storage::{ReadContext, ScanUnit, Snapshot};
+use adstore_storage::{ReadContext, Snapshot};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Query;
 use crate::plan::{Body, Plan};
 use crate::value::Value;
 use predicate::PredCache;
+use scan::{MAX_RUN, Scan, and_terms, run_workers, segment_runs};
 use unit::UnitColumns;
 
 /// How a query runs.
@@ -244,260 +245,4 @@ pub(crate) trait Partial: Send {
     /// to the serial merge (turning pending per-code totals into groups) happens here, on
     /// every worker at once.
     fn end_scan(&mut self) {}
-}
-
-/// Most units of one segment a worker takes at once: long enough that a segment's dictionary
-/// is mapped to groups by one worker, short enough that the last runs still balance the load.
-const MAX_RUN: usize = 16;
-
-/// The scan's units as runs of consecutive units of one segment (at most `max` each; memtable
-/// chunks alone).
-fn segment_runs(units: &[ScanUnit], max: usize) -> Vec<Range<usize>> {
-    let segment_of = |u: &ScanUnit| match u {
-        ScanUnit::Block { segment, .. } => Some(Arc::as_ptr(segment)),
-        ScanUnit::Memtable { .. } => None,
-    };
-    let mut runs: Vec<Range<usize>> = Vec::new();
-    for (i, u) in units.iter().enumerate() {
-        let seg = segment_of(u);
-        match runs.last_mut() {
-            Some(r)
-                if r.len() < max
-                    && seg.is_some()
-                    && units.get(r.start).map(segment_of) == Some(seg) =>
-            {
-                r.end = i + 1;
-            }
-            _ => runs.push(i..i + 1),
-        }
-    }
-    runs
-}
-
-/// The shared state of one scan.
-struct Scan<'a> {
-    units: &'a [ScanUnit],
-    /// The runs of units workers take (see [`segment_runs`]), in unit order.
-    runs: &'a [Range<usize>],
-    filter: Option<&'a crate::plan::TExpr>,
-    /// Columns the WHERE clause reads.
-    filter_columns: &'a [adstore_storage::ColumnId],
-    /// The other columns the query reads.
-    other_columns: &'a [adstore_storage::ColumnId],
-    /// The columns the query reads outside its WHERE clause.
-    body_columns: &'a [adstore_storage::ColumnId],
-    /// The WHERE clause's top-level AND terms, each decided per block by its statistics.
-    conjuncts: &'a [&'a crate::plan::TExpr],
-    /// The columns each term reads.
-    conjunct_columns: &'a [Vec<adstore_storage::ColumnId>],
-    /// A WHERE clause that segment blocks answer from their encoded strings
-    /// ([`predicate::plain_string_match`]), when the query reads that column nowhere else.
-    string_match: Option<&'a (adstore_storage::ColumnId, Vec<&'a str>, bool)>,
-    /// The next run to take.
-    next: AtomicUsize,
-    stop: AtomicBool,
-    scanned: AtomicU64,
-    rows: AtomicU64,
-    produced: AtomicU64,
-    decided: AtomicU64,
-    from_statistics: AtomicU64,
-}
-
-/// One worker: takes runs of units until none is left or the scan stops.
-fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
-    let mut ctx = ReadContext::new()?;
-    let mut cache = PredCache::default();
-    while !scan.stop.load(Ordering::Relaxed) {
-        let r = scan.next.fetch_add(1, Ordering::Relaxed);
-        let Some(run) = scan.runs.get(r) else {
-            break;
-        };
-        for i in run.clone() {
-            if scan.stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let Some(unit) = scan.units.get(i) else {
-                break;
-            };
-            scan_unit(scan, unit, i, &mut partial, &mut ctx, &mut cache)?;
-        }
-    }
-    partial.end_scan();
-    Ok(partial)
-}
-
-/// Reads, filters and folds the `i`-th unit of the scan into `partial`.
-fn scan_unit<P: Partial>(
-    scan: &Scan<'_>,
-    unit: &ScanUnit,
-    i: usize,
-    partial: &mut P,
-    ctx: &mut ReadContext,
-    cache: &mut PredCache,
-) -> Result<()> {
-    let Some((cols, mask)) = read_unit(scan, unit, partial, ctx, cache)? else {
-        return Ok(());
-    };
-    let produced = partial.add_unit(&cols, mask.as_deref(), cache, i)? as u64;
-    if produced > 0 {
-        let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;
-        if partial.enough(total) {
-            scan.stop.store(true, Ordering::Relaxed);
-        }
-    }
-    Ok(())
-}
-
-/// Decodes what `unit` needs and evaluates the WHERE clause into a row mask (`None`: every
-/// row); `None` when the unit needs nothing more: no row matches, or its statistics answered.
-fn read_unit<P: Partial>(
-    scan: &Scan<'_>,
-    unit: &ScanUnit,
-    partial: &mut P,
-    ctx: &mut ReadContext,
-    cache: &mut PredCache,
-) -> Result<Option<(UnitColumns, Option<Vec<bool>>)>> {
-    if let Some(stats) = meta::BlockStats::of(unit) {
-        // The terms the statistics cannot decide; a term that holds for no row ends the unit.
-        let mut residual = Vec::with_capacity(scan.conjuncts.len());
-        for (i, term) in scan.conjuncts.iter().enumerate() {
-            match meta::decide(term, &stats, ctx)? {
-                Some(true) => {}
-                Some(false) => {
-                    scan.decided.fetch_add(1, Ordering::Relaxed);
-                    return Ok(None);
-                }
-                None => residual.push(i),
-            }
-        }
-        if residual.is_empty() {
-            if scan.filter.is_some() {
-                scan.decided.fetch_add(1, Ordering::Relaxed);
-            }
-            if partial.add_summary(&stats, ctx)? {
-                scan.from_statistics.fetch_add(1, Ordering::Relaxed);
-                return Ok(None);
-            }
-            // Every row matches: no WHERE column to decode, no mask.
-            let cols = UnitColumns::read(unit, scan.body_columns, ctx)?;
-            scan.scanned.fetch_add(1, Ordering::Relaxed);
-            scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
-            return Ok(Some((cols, None)));
-        }
-        if residual.len() < scan.conjuncts.len() {
-            // Some terms hold for every row (a time range covering the block): only the
-            // others are evaluated, and only their columns decoded before the mask.
-            let mut read: Vec<_> = residual
-                .iter()
-                .flat_map(|&i| scan.conjunct_columns[i].iter().copied())
-                .collect();
-            read.sort();
-            read.dedup();
-            let mut cols = UnitColumns::read(unit, &read, ctx)?;
-            scan.scanned.fetch_add(1, Ordering::Relaxed);
-            scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
-            let mut mask = predicate::eval_pred(scan.conjuncts[residual[0]], &cols, cache)?;
-            for &i in &residual[1..] {
-                if !mask.contains(&true) {
-                    break;
-                }
-                let more = predicate::eval_pred(scan.conjuncts[i], &cols, cache)?;
-                mask.iter_mut().zip(more).for_each(|(m, x)| *m &= x);
-            }
-            if !mask.contains(&true) {
-                return Ok(None);
-            }
-            let rest: Vec<_> = scan
-                .body_columns
-                .iter()
-                .copied()
-                .filter(|c| !read.contains(c))
-                .collect();
-            cols.read_more_masked(unit, &rest, Some(&mask), ctx)?;
-            return Ok(Some((cols, Some(mask))));
-        }
-    }
-    if let (Some((col, needles, negated)), ScanUnit::Block { segment, block }) =
-        (scan.string_match, unit)
-    {
-        let mut mask = segment.match_strings(*col, *block, needles, ctx)?;
-        if *negated {
-            mask.iter_mut().for_each(|m| *m = !*m);
-        }
-        scan.scanned.fetch_add(1, Ordering::Relaxed);
-        scan.rows.fetch_add(mask.len() as u64, Ordering::Relaxed);
-        if !mask.contains(&true) {
-            return Ok(None);
-        }
-        let mut cols = UnitColumns::read(unit, &[], ctx)?;
-        cols.read_more_masked(unit, scan.body_columns, Some(&mask), ctx)?;
-        return Ok(Some((cols, Some(mask))));
-    }
-    // Late materialization: the WHERE clause's columns first; the others only for a unit with
-    // a matching row, so bloom false positives and selective filters cost little.
-    let mut cols = UnitColumns::read(unit, scan.filter_columns, ctx)?;
-    scan.scanned.fetch_add(1, Ordering::Relaxed);
-    scan.rows.fetch_add(cols.rows() as u64, Ordering::Relaxed);
-    let mask = scan
-        .filter
-        .map(|f| predicate::eval_pred(f, &cols, cache))
-        .transpose()?;
-    if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
-        return Ok(None);
-    }
-    // Every consumer reads the masked rows only (row selection, groups, aggregates).
-    cols.read_more_masked(unit, scan.other_columns, mask.as_deref(), ctx)?;
-    Ok(Some((cols, mask)))
-}
-
-/// Appends the top-level AND terms of `e` (`e` itself when it is no AND) to `out`.
-fn and_terms<'e>(e: &'e crate::plan::TExpr, out: &mut Vec<&'e crate::plan::TExpr>) {
-    match &e.node {
-        crate::plan::Node::And(a, b) => {
-            and_terms(a, out);
-            and_terms(b, out);
-        }
-        _ => out.push(e),
-    }
-}
-
-/// Runs `threads` workers over the scan's units, each folding units into its own partial.
-/// Runs are taken in index order (one unit each for row selection), so when a LIMIT stops the
-/// scan, every unit before the last one taken has been scanned.
-fn run_workers<P: Partial>(
-    threads: usize,
-    scan: &Scan<'_>,
-    make: impl Fn() -> P + Sync,
-) -> Result<Vec<P>> {
-    let work = || -> Result<P> {
-        let out = work_loop(scan, make());
-        if out.is_err() {
-            scan.stop.store(true, Ordering::Relaxed);
-        }
-        out
-    };
-    if threads <= 1 {
-        return Ok(vec![work()?]);
-    }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
-        let mut out = Vec::with_capacity(threads);
-        let mut first_err = None;
-        for h in handles {
-            match h.join() {
-                Ok(Ok(p)) => out.push(p),
-                Ok(Err(e)) => {
-                    scan.stop.store(true, Ordering::Relaxed);
-                    first_err.get_or_insert(e);
-                }
-                Err(_) => {
-                    first_err.get_or_insert(Error::WorkerPanicked);
-                }
-            }
-        }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
-    })
 }
