@@ -275,7 +275,8 @@ impl<'p> GroupTable<'p> {
     }
 
     /// Folds a whole block without the per-row path ([`meta::block_groups`]: from its
-    /// statistics, or by runs of `ts`), for a block whose WHERE clause holds for every row.
+    /// statistics, by runs of `ts`, or for `uniqExact` of a string by hashing the block's
+    /// encoded strings in place), for a block whose WHERE clause holds for every row.
     /// Returns false, having changed nothing, when that cannot be done.
     pub(crate) fn add_summary(
         &mut self,

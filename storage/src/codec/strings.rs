@@ -30,18 +30,9 @@ pub fn encode_strings<'a>(values: impl ExactSizeIterator<Item = &'a str>, out: &
     }
 }
 
-/// Decodes `rows` strings from the start of `input`, appending them to `out`. Returns the bytes
-/// consumed: the lengths block plus the sum of the lengths, which must all be in `input`.
-///
-/// # Errors
-/// Those of [`ints::decode_u32`] for the lengths, [`CodecError::Truncated`] when the bytes they
-/// add up to are not there, [`CodecError::InvalidUtf8`], and [`CodecError::OffsetOverflow`]
-/// when `out` would pass 4 GiB. On error `out` is left as it was.
-pub fn decode_strings(
-    input: &[u8],
-    rows: usize,
-    out: &mut StringColumn,
-) -> Result<usize, CodecError> {
+/// The lengths of `rows` encoded strings at the start of `input`, the size of their header,
+/// and the bytes they add up to (all of which must be in `input`).
+fn lengths_and_bytes(input: &[u8], rows: usize) -> Result<(Vec<u32>, usize, &[u8]), CodecError> {
     let mut lengths = Vec::new();
     let header = ints::decode_u32(input, rows, &mut lengths)?;
     let total = lengths
@@ -57,6 +48,22 @@ pub fn decode_strings(
             needed: usize::try_from(end).unwrap_or(usize::MAX),
             available: input.len(),
         })?;
+    Ok((lengths, header, bytes))
+}
+
+/// Decodes `rows` strings from the start of `input`, appending them to `out`. Returns the bytes
+/// consumed: the lengths block plus the sum of the lengths, which must all be in `input`.
+///
+/// # Errors
+/// Those of [`ints::decode_u32`] for the lengths, [`CodecError::Truncated`] when the bytes they
+/// add up to are not there, [`CodecError::InvalidUtf8`], and [`CodecError::OffsetOverflow`]
+/// when `out` would pass 4 GiB. On error `out` is left as it was.
+pub fn decode_strings(
+    input: &[u8],
+    rows: usize,
+    out: &mut StringColumn,
+) -> Result<usize, CodecError> {
+    let (lengths, header, bytes) = lengths_and_bytes(input, rows)?;
     let total = bytes.len();
     let text = std::str::from_utf8(bytes).map_err(|_| CodecError::InvalidUtf8)?;
 
@@ -100,21 +107,7 @@ pub fn for_each_string(
     rows: usize,
     mut f: impl FnMut(&[u8]),
 ) -> Result<usize, CodecError> {
-    let mut lengths = Vec::new();
-    let header = ints::decode_u32(input, rows, &mut lengths)?;
-    let total = lengths
-        .iter()
-        .fold(0u64, |sum, &l| sum.saturating_add(u64::from(l)));
-    let end = u64::try_from(header)
-        .unwrap_or(u64::MAX)
-        .saturating_add(total);
-    let bytes = usize::try_from(end)
-        .ok()
-        .and_then(|end| input.get(header..end))
-        .ok_or(CodecError::Truncated {
-            needed: usize::try_from(end).unwrap_or(usize::MAX),
-            available: input.len(),
-        })?;
+    let (lengths, header, bytes) = lengths_and_bytes(input, rows)?;
     let mut pos = 0usize;
     for &len in &lengths {
         let len = len as usize;
