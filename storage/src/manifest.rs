@@ -52,6 +52,24 @@ pub struct SegmentEntry {
     pub bytes: u64,
 }
 
+impl SegmentEntry {
+    /// The entry of segment `id` of `partition`, as [`crate::segment::write_segment`] wrote it.
+    pub fn written(
+        id: SegmentId,
+        partition: PartitionKey,
+        written: &crate::segment::WrittenSegment,
+    ) -> SegmentEntry {
+        SegmentEntry {
+            id,
+            partition,
+            rows: written.rows,
+            min_ts: written.min_ts,
+            max_ts: written.max_ts,
+            bytes: written.bytes,
+        }
+    }
+}
+
 /// The store's durable table of contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {

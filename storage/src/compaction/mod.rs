@@ -84,14 +84,8 @@ fn compact_partition(
     let mut next = manifest.clone();
     next.next_segment_id += 1;
     next.segments.retain(|e| !input_ids.contains(&e.id));
-    next.segments.push(SegmentEntry {
-        id,
-        partition,
-        rows: written.rows,
-        min_ts: written.min_ts,
-        max_ts: written.max_ts,
-        bytes: written.bytes,
-    });
+    next.segments
+        .push(SegmentEntry::written(id, partition, &written));
     next.store(&shared.dir, shared.options.crash_hook.as_ref())?;
     *manifest = next;
     {

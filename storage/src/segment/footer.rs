@@ -33,6 +33,14 @@ pub struct BlockMeta {
     pub sum: Option<i64>,
 }
 
+/// The `min`, `max` and `sum` of a block's values as [`BlockMeta`] stores them: (`i64::MAX`,
+/// `i64::MIN`, 0) for no value; the sum wraps at 64 bits.
+pub(crate) fn block_stats(values: impl Iterator<Item = i64>) -> (i64, i64, i64) {
+    values.fold((i64::MAX, i64::MIN, 0i64), |(lo, hi, sum), v| {
+        (lo.min(v), hi.max(v), sum.wrapping_add(v))
+    })
+}
+
 /// One column's entry in the footer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnMeta {

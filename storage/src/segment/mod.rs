@@ -26,7 +26,7 @@ use std::fmt;
 pub use footer::{BlockMeta, Footer};
 pub use lazy::LazySegment;
 pub use reader::{ColumnData, ReadContext, SegmentReader};
-pub use writer::{SegmentOptions, write_segment};
+pub use writer::{SegmentOptions, WrittenSegment, write_segment};
 
 /// Identifies a segment; also its file name (`<id, 12 digits>.seg`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

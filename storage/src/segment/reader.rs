@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use memmap2::Mmap;
 
 use super::SegmentId;
-use super::footer::{BlockMeta, Footer};
+use super::footer::{BlockMeta, Footer, block_stats};
 use super::format::{
     BLOCK_CRC_LEN, BLOCK_HEADER_LEN, HEADER_LEN, OLDEST_SEGMENT_FORMAT_VERSION,
     SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
@@ -664,14 +664,11 @@ impl SegmentReader {
         meta: &BlockMeta,
         data: &ColumnData,
     ) -> Result<()> {
-        let values: Vec<i64> = match data {
-            ColumnData::I64(v) => v.clone(),
-            ColumnData::Bool(v) => v.iter().map(|&w| i64::from(w)).collect(),
+        let (min, max, sum) = match data {
+            ColumnData::I64(v) => block_stats(v.iter().copied()),
+            ColumnData::Bool(v) => block_stats(v.iter().map(|&w| i64::from(w))),
             _ => return Ok(()),
         };
-        let min = values.iter().copied().min().unwrap_or(i64::MAX);
-        let max = values.iter().copied().max().unwrap_or(i64::MIN);
-        let sum = values.iter().fold(0i64, |a, &v| a.wrapping_add(v));
         if (min, max) != (meta.min, meta.max) || meta.sum.is_some_and(|s| s != sum) {
             return Err(Error::Corrupt {
                 path: self.path.clone(),

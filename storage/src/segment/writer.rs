@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-use super::footer::{BlockMeta, ColumnMeta, Footer, KeyBlockMeta};
+use super::footer::{BlockMeta, ColumnMeta, Footer, KeyBlockMeta, block_stats};
 use super::format::{
     DEFAULT_BLOCK_ROWS, DEFAULT_BLOOM_BITS_PER_KEY, DEFAULT_USER_BLOOM_BITS_PER_KEY,
     KEYS_PER_KEY_BLOCK, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, file_header, frame_block,
@@ -190,7 +190,7 @@ pub fn encode_segment(
                     block_codes.clear();
                     block_codes.extend(block_perm.iter().map(|&r| all_codes[r as usize]));
                     codes::encode_codes(&block_codes, dict.len(), &mut raw);
-                    let (min, max) = min_max(block_codes.iter().map(|&c| i64::from(c)));
+                    let (min, max, _) = block_stats(block_codes.iter().map(|&c| i64::from(c)));
                     (min, max, None)
                 }
                 ColumnKind::I64 => {
@@ -198,8 +198,7 @@ pub fn encode_segment(
                     block_ints.clear();
                     block_ints.extend(block_perm.iter().map(|&r| values[r as usize]));
                     ints::encode_i64(&block_ints, &mut raw);
-                    let (min, max) = min_max(block_ints.iter().copied());
-                    let sum = block_ints.iter().fold(0i64, |a, &v| a.wrapping_add(v));
+                    let (min, max, sum) = block_stats(block_ints.iter().copied());
                     (min, max, Some(sum))
                 }
                 ColumnKind::EventType => {
@@ -214,16 +213,15 @@ pub fn encode_segment(
                         crate::schema::EventType::ALL.len(),
                         &mut raw,
                     );
-                    let (min, max) = min_max(block_codes.iter().map(|&c| i64::from(c)));
+                    let (min, max, _) = block_stats(block_codes.iter().map(|&c| i64::from(c)));
                     (min, max, None)
                 }
                 ColumnKind::Bool => {
                     block_bools.clear();
                     block_bools.extend(block_perm.iter().map(|&r| batch.won[r as usize]));
                     bools::encode_bools(&block_bools, &mut raw);
-                    let (min, max) = min_max(block_bools.iter().map(|&w| i64::from(w)));
-                    let trues = block_bools.iter().filter(|&&w| w).count();
-                    (min, max, Some(i64::try_from(trues).unwrap_or(i64::MAX)))
+                    let (min, max, trues) = block_stats(block_bools.iter().map(|&w| i64::from(w)));
+                    (min, max, Some(trues))
                 }
             };
             let (offset, len) = put_block(&mut out, &raw)?;
@@ -344,8 +342,4 @@ fn sorted_rows(column: &StringColumn) -> Vec<u32> {
             .then_with(|| column.get(a.1 as usize).cmp(column.get(b.1 as usize)))
     });
     keyed.into_iter().map(|(_, row)| row).collect()
-}
-
-fn min_max(values: impl Iterator<Item = i64>) -> (i64, i64) {
-    values.fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
 }

@@ -181,15 +181,7 @@ fn write_partitions(
         )?;
         drop(batch);
         let reader = Arc::new(SegmentReader::open(&path, id)?);
-        let entry = SegmentEntry {
-            id,
-            partition: key,
-            rows: written.rows,
-            min_ts: written.min_ts,
-            max_ts: written.max_ts,
-            bytes: written.bytes,
-        };
-        Ok((entry, reader))
+        Ok((SegmentEntry::written(id, key, &written), reader))
     };
     let threads = FLUSH_THREADS.min(jobs.len());
     if threads <= 1 {

@@ -201,6 +201,9 @@ impl WalWriter {
 
     fn write_record(&self, inner: &mut Inner, kind: RecordKind, payload: &[u8]) -> Result<Lsn> {
         let lsn = inner.next_lsn;
+        // The reader refuses bodies over MAX_BODY_LEN as corruption: a larger record would be
+        // acknowledged, then make the store unopenable. Checked on the raw payload, which bounds
+        // the stored one (zstd keeps a record raw when it does not shrink it).
         let raw_len = u32::try_from(payload.len())
             .ok()
             .filter(|&n| n <= MAX_BODY_LEN - BODY_PREFIX_LEN as u32)
