@@ -173,7 +173,7 @@ fn a_version_1_segment_without_sums_answers_the_same() {
     let tmp = tempfile::tempdir().unwrap();
     let fixture =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../storage/tests/fixtures/store-v1");
-    copy_dir(&fixture, tmp.path());
+    common::copy_dir(&fixture, tmp.path());
     let store = Store::open_read_only(tmp.path()).unwrap();
     let snapshot = store.snapshot();
     let events = all_events(&snapshot);
@@ -181,17 +181,4 @@ fn a_version_1_segment_without_sums_answers_the_same() {
     // Its blocks store no sums: totals and sums must come from decoding, never from a 0.
     let stats = check_all(&snapshot, &events);
     assert!(stats.units > 0, "{stats:?}");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use adstore_storage::{
@@ -59,7 +61,7 @@ fn write_fixture() {
 fn a_version_1_store_opens_and_reads_back_its_events() {
     // Open a copy: a writer open would truncate and add files.
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&fixture(), tmp.path());
+    common::copy_dir(&fixture(), tmp.path());
     for store in [
         Store::open_read_only(tmp.path()).unwrap(),
         Store::open(tmp.path(), StoreOptions::default()).unwrap(),
@@ -87,18 +89,5 @@ fn a_version_1_store_opens_and_reads_back_its_events() {
         let expected: Vec<String> = (0..350).map(|i| format!("fx-{i:04}")).collect();
         assert_eq!(seen, expected);
         assert_eq!(cost, (0..350).map(|i| i * 10).sum::<i64>());
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }

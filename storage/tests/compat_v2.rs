@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use adstore_storage::producer::ProducerAppend;
@@ -67,7 +69,7 @@ fn write_fixture() {
 fn a_version_2_store_opens_and_reads_back_its_events_marks_and_sums() {
     // Open a copy: a writer open would truncate and add files.
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&fixture(), tmp.path());
+    common::copy_dir(&fixture(), tmp.path());
     for writer in [false, true] {
         let store = if writer {
             Store::open(tmp.path(), StoreOptions::default()).unwrap()
@@ -118,19 +120,6 @@ fn a_version_2_store_opens_and_reads_back_its_events_marks_and_sums() {
                     "sequence {seq}: {again:?}"
                 );
             }
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
         }
     }
 }
