@@ -1,14 +1,99 @@
 //! Dictionary codes: the rows of a dictionary-encoded string column, as indexes into the
 //! segment's sorted dictionary.
 //!
-//! Each code takes 1, 2 or 4 little-endian bytes, the fewest that can index the dictionary
-//! ([`code_width`]); the width is not stored, since the reader knows the dictionary's length.
-//! Byte-aligned on purpose rather than bit-packed: zstd finds the repeats in byte-aligned data
-//! far better, and decoding is a plain widening copy. The decoder checks every code against the
-//! dictionary's length, so a corrupt code is an error here, never an out-of-bounds look-up
-//! later.
+//! Two layouts ([`CodeLayout`]):
+//!
+//! - **Bytes**: each code in 1, 2 or 4 little-endian bytes, the fewest that can index the
+//!   dictionary ([`code_width`]); the width is not stored, since the reader knows the
+//!   dictionary's length. zstd finds the repeats in byte-aligned data well, and decoding is a
+//!   plain widening copy. Skewed columns of few values (`country`) compress best this way.
+//! - **Ints**: the codes as an [`super::ints`] block (frame of reference, per-64 widths...).
+//!   A block of one campaign uses a narrow range of a sorted dictionary (`creative_id`), and a
+//!   column of thousands of evenly spread values (`site`) bit-packs to about what zstd makes of
+//!   its bytes; bit-packed codes decode an order of magnitude faster than zstd's entropy coding
+//!   of bytes (on 10M generated events, site codes: 17.9 MB against 18.3 MB).
+//!
+//! Segments from format 3 on store a [`CodeLayout`] tag byte before each block of codes
+//! ([`encode_code_block`], [`decode_code_block`]); the writer keeps whichever layout stores
+//! smaller after compression. Older segments hold untagged Bytes blocks ([`decode_codes`]).
+//! The decoders check every code against the dictionary's length, so a corrupt code is an
+//! error here, never an out-of-bounds look-up later.
 
 use super::CodecError;
+use super::ints;
+
+/// How a block of codes is laid out: the tag byte that opens it (format 3 on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum CodeLayout {
+    /// Each code in [`code_width`] little-endian bytes.
+    Bytes = 0,
+    /// The codes as an integer block ([`super::ints::encode_u32`]).
+    Ints = 1,
+}
+
+impl CodeLayout {
+    /// The layout with this tag, or [`CodecError::UnknownCodeLayout`].
+    pub fn from_u8(tag: u8) -> Result<CodeLayout, CodecError> {
+        match tag {
+            0 => Ok(CodeLayout::Bytes),
+            1 => Ok(CodeLayout::Ints),
+            _ => Err(CodecError::UnknownCodeLayout(tag)),
+        }
+    }
+
+    /// The tag byte.
+    pub fn tag(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Appends `codes` to `out` as a tagged block in `layout`: the tag byte, then the codes.
+///
+/// # Panics
+/// When a code is not below `dict_len`: the encoder built the dictionary, so that is a bug.
+pub fn encode_code_block(codes: &[u32], dict_len: usize, layout: CodeLayout, out: &mut Vec<u8>) {
+    if let Some(code) = first_out_of_range(codes, dict_len) {
+        panic!("dictionary code {code} out of range for {dict_len} entries");
+    }
+    out.push(layout.tag());
+    match layout {
+        CodeLayout::Bytes => encode_codes(codes, dict_len, out),
+        CodeLayout::Ints => ints::encode_u32(codes, out),
+    }
+}
+
+/// Decodes a tagged block of `rows` codes of a dictionary of `dict_len` entries from the start
+/// of `input`, appending them to `out`. Returns the bytes consumed.
+///
+/// # Errors
+/// [`CodecError::UnknownCodeLayout`], those of [`decode_codes`] and [`ints::decode_u32`], and
+/// [`CodecError::CodeOutOfRange`] for a code not below `dict_len`. On error `out` is left as
+/// it was.
+pub fn decode_code_block(
+    input: &[u8],
+    rows: usize,
+    dict_len: usize,
+    out: &mut Vec<u32>,
+) -> Result<usize, CodecError> {
+    let (&tag, body) = input.split_first().ok_or(CodecError::Truncated {
+        needed: 1,
+        available: 0,
+    })?;
+    let used = match CodeLayout::from_u8(tag)? {
+        CodeLayout::Bytes => decode_codes(body, rows, dict_len, out)?,
+        CodeLayout::Ints => {
+            let start = out.len();
+            let used = ints::decode_u32(body, rows, out)?;
+            if let Some(code) = first_out_of_range(&out[start..], dict_len) {
+                out.truncate(start);
+                return Err(CodecError::CodeOutOfRange { code, dict_len });
+            }
+            used
+        }
+    };
+    Ok(1 + used)
+}
 
 /// Bytes per code for a dictionary of `dict_len` entries: 1 up to 256 entries, 2 up to 65,536,
 /// 4 beyond.
@@ -137,7 +222,42 @@ mod tests {
             .prop_map(move |codes| (dict_len, codes))
     }
 
+    fn round_trip_tagged(codes: &[u32], dict_len: usize) {
+        for layout in [CodeLayout::Bytes, CodeLayout::Ints] {
+            let mut enc = vec![0xFF];
+            encode_code_block(codes, dict_len, layout, &mut enc);
+            let enc = enc.split_off(1);
+            assert_eq!(enc[0], layout.tag());
+            let mut out = vec![7];
+            let used = decode_code_block(&enc, codes.len(), dict_len, &mut out).unwrap();
+            assert_eq!(used, enc.len(), "{layout:?}");
+            assert_eq!(out[1..], *codes, "{layout:?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn tagged_blocks_round_trip((dict_len, codes) in prop::sample::select(&DICT_LENS[..]).prop_flat_map(|d| codes_for(d, 0..300))) {
+            round_trip_tagged(&codes, dict_len);
+        }
+
+        #[test]
+        fn tagged_decoder_never_panics_on_garbage(
+            input in prop::collection::vec(any::<u8>(), 0..600),
+            rows in 0usize..400,
+            dict_len in prop_oneof![Just(0usize), 1usize..300, 1usize..70_000, any::<usize>()],
+        ) {
+            let mut out = vec![1];
+            match decode_code_block(&input, rows, dict_len, &mut out) {
+                Ok(used) => {
+                    prop_assert!(used <= input.len());
+                    prop_assert_eq!(out.len(), rows + 1);
+                    prop_assert!(out[1..].iter().all(|&c| (c as usize) < dict_len));
+                }
+                Err(_) => prop_assert_eq!(out, vec![1]),
+            }
+        }
+
         #[test]
         fn round_trips_small((dict_len, codes) in prop::sample::select(&DICT_LENS[..]).prop_flat_map(|d| codes_for(d, 0..300))) {
             round_trip(&codes, dict_len);
@@ -174,6 +294,31 @@ mod tests {
         }
         // A dictionary past 2^32 entries still takes every u32 code.
         round_trip(&[0, u32::MAX], usize::MAX);
+    }
+
+    #[test]
+    fn tagged_blocks_check_their_tag_and_codes() {
+        round_trip_tagged(&[], 1);
+        round_trip_tagged(&[0, 4_999, 17], 5_000);
+        let mut out = vec![5];
+        let err = decode_code_block(&[], 0, 4, &mut out).unwrap_err();
+        assert!(matches!(err, CodecError::Truncated { needed: 1, .. }));
+        let err = decode_code_block(&[2, 0], 1, 4, &mut out).unwrap_err();
+        assert!(matches!(err, CodecError::UnknownCodeLayout(2)));
+        // An integer block whose values are valid u32 but not below the dictionary's length.
+        let mut enc = vec![CodeLayout::Ints.tag()];
+        ints::encode_u32(&[0, 9, 3], &mut enc);
+        let err = decode_code_block(&enc, 3, 9, &mut out).unwrap_err();
+        assert!(matches!(
+            err,
+            CodecError::CodeOutOfRange {
+                code: 9,
+                dict_len: 9
+            }
+        ));
+        assert_eq!(out, vec![5]);
+        assert_eq!(decode_code_block(&enc, 3, 10, &mut out).unwrap(), enc.len());
+        assert_eq!(out, vec![5, 0, 9, 3]);
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub enum CodecError {
     /// An integer block starts with an encoding tag this version does not know.
     #[error("unknown integer encoding tag {0}")]
     UnknownEncoding(u8),
+    /// A dictionary-code block starts with a layout tag this version does not know.
+    #[error("unknown dictionary-code layout tag {0}")]
+    UnknownCodeLayout(u8),
     /// A block names a compression this version does not know.
     #[error("unknown compression tag {0}")]
     UnknownCompression(u8),

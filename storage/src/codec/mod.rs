@@ -16,8 +16,9 @@
 //!   one per 64 values. The encoder keeps the smallest.
 //! - [`strings`]: high-cardinality strings as their lengths (an [`ints`] block) followed by
 //!   their bytes; UTF-8 checked once per block.
-//! - [`codes`]: dictionary codes as 1, 2 or 4 little-endian bytes each, every code checked
-//!   against the dictionary's length.
+//! - [`codes`]: dictionary codes as 1, 2 or 4 little-endian bytes each or as an [`ints`]
+//!   block, behind a layout tag (segment format 3), every code checked against the
+//!   dictionary's length.
 //! - [`bools`]: one bit per row, least significant first.
 //! - [`compress`]: zstd over a whole encoded block with reused contexts, or the raw bytes when
 //!   zstd does not shrink them.

@@ -337,7 +337,14 @@ impl SegmentReader {
             _ => None,
         };
         let what = Named::Block(col, b);
+        let tagged_codes = self.footer.format_version >= 3;
         let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
+        // Format 3 tags each block of codes with its layout; older blocks are untagged bytes.
+        let decode_codes = if tagged_codes {
+            codes::decode_code_block
+        } else {
+            codes::decode_codes
+        };
         let decoded = match col.kind() {
             ColumnKind::PlainString if col == ColumnId::EventId => {
                 let keys = sorted_keys.unwrap_or_default();
@@ -367,7 +374,7 @@ impl SegmentReader {
             ColumnKind::DictString => {
                 let dictionary = dictionary.unwrap_or_default();
                 let mut c = Vec::with_capacity(rows);
-                codes::decode_codes(raw, rows, dictionary.len(), &mut c)
+                decode_codes(raw, rows, dictionary.len(), &mut c)
                     .and_then(|n| check_len(n, raw.len()))
                     .map(|()| ColumnData::Dict {
                         dictionary,
@@ -382,10 +389,10 @@ impl SegmentReader {
             }
             ColumnKind::EventType => {
                 let mut c = Vec::with_capacity(rows);
-                codes::decode_codes(raw, rows, EventType::ALL.len(), &mut c)
+                decode_codes(raw, rows, EventType::ALL.len(), &mut c)
                     .and_then(|n| check_len(n, raw.len()))
                     .map(|()| {
-                        // decode_codes checked every code < 4: a table look-up per row.
+                        // The decoder checked every code < 4: a table look-up per row.
                         ColumnData::EventType(
                             c.into_iter()
                                 .map(|c| EventType::ALL[(c & 3) as usize])
@@ -655,8 +662,9 @@ impl SegmentReader {
         Ok(sizes)
     }
 
-    /// Checks a numeric block's stored min, max and sum against its decoded values: queries
-    /// answer from them without decoding, so a wrong statistic would be a wrong answer.
+    /// Checks a numeric or code block's stored min, max and sum against its decoded values:
+    /// queries prune and answer from them without decoding, so a wrong statistic would be a
+    /// wrong answer.
     fn check_block_stats(
         &self,
         col: ColumnId,
@@ -667,7 +675,10 @@ impl SegmentReader {
         let (min, max, sum) = match data {
             ColumnData::I64(v) => block_stats(v.iter().copied()),
             ColumnData::Bool(v) => block_stats(v.iter().map(|&w| i64::from(w))),
-            _ => return Ok(()),
+            // Codes have a min and max (pruning `=`, `IN` and ranges on strings), no sum.
+            ColumnData::Dict { codes, .. } => block_stats(codes.iter().map(|&c| i64::from(c))),
+            ColumnData::EventType(v) => block_stats(v.iter().map(|t| i64::from(t.code()))),
+            ColumnData::Strings(_) => return Ok(()),
         };
         if (min, max) != (meta.min, meta.max) || meta.sum.is_some_and(|s| s != sum) {
             return Err(Error::Corrupt {

@@ -12,6 +12,7 @@ use super::format::{
 };
 use crate::batch::{EventBatch, StringColumn};
 use crate::bloom::BloomBuilder;
+use crate::codec::codes::CodeLayout;
 use crate::codec::compress::BlockCompressor;
 use crate::codec::{bools, codes, ints, strings};
 use crate::error::{Error, IoContext, Result};
@@ -92,6 +93,92 @@ pub fn write_segment(
     })
 }
 
+/// Compresses and frames blocks onto the segment's bytes, with one reused zstd context and
+/// reused buffers.
+struct BlockSink {
+    compressor: BlockCompressor,
+    stored: Vec<u8>,
+    /// The second candidate of [`BlockSink::put_codes`], raw and stored.
+    alt_raw: Vec<u8>,
+    alt_stored: Vec<u8>,
+    /// The first candidate's raw bytes.
+    codes_raw: Vec<u8>,
+}
+
+/// A block of codes takes the integer layout unless the byte layout stores smaller by more
+/// than 1/`INTS_PREFERRED_WITHIN` (bit-packed codes, often stored raw, decode far faster than
+/// zstd-compressed bytes).
+const INTS_PREFERRED_WITHIN: usize = 32;
+
+impl BlockSink {
+    fn new(zstd_level: i32) -> Result<BlockSink, crate::codec::CodecError> {
+        Ok(BlockSink {
+            compressor: BlockCompressor::new(zstd_level)?,
+            stored: Vec::new(),
+            alt_raw: Vec::new(),
+            alt_stored: Vec::new(),
+            codes_raw: Vec::new(),
+        })
+    }
+
+    /// Appends the framed block of `raw` to `out`; returns its offset and framed length.
+    fn put(
+        &mut self,
+        out: &mut Vec<u8>,
+        raw: &[u8],
+    ) -> Result<(u64, u32), crate::codec::CodecError> {
+        self.stored.clear();
+        let compression = self.compressor.compress(raw, &mut self.stored)?;
+        Ok(frame(out, compression.tag(), raw.len(), &self.stored))
+    }
+
+    /// Appends a block of dictionary codes in the layout that stores smaller after compression
+    /// (`codes::CodeLayout`; the integer layout within [`INTS_PREFERRED_WITHIN`]).
+    fn put_codes(
+        &mut self,
+        out: &mut Vec<u8>,
+        block: &[u32],
+        dict_len: usize,
+    ) -> Result<(u64, u32), crate::codec::CodecError> {
+        self.codes_raw.clear();
+        codes::encode_code_block(block, dict_len, CodeLayout::Ints, &mut self.codes_raw);
+        self.stored.clear();
+        let ints = self
+            .compressor
+            .compress(&self.codes_raw, &mut self.stored)?;
+        self.alt_raw.clear();
+        codes::encode_code_block(block, dict_len, CodeLayout::Bytes, &mut self.alt_raw);
+        self.alt_stored.clear();
+        let bytes = self
+            .compressor
+            .compress(&self.alt_raw, &mut self.alt_stored)?;
+        let (ints_len, bytes_len) = (self.stored.len(), self.alt_stored.len());
+        Ok(
+            if ints_len <= bytes_len + bytes_len / INTS_PREFERRED_WITHIN {
+                frame(out, ints.tag(), self.codes_raw.len(), &self.stored)
+            } else {
+                frame(out, bytes.tag(), self.alt_raw.len(), &self.alt_stored)
+            },
+        )
+    }
+}
+
+/// Frames `stored` (of `raw_len` bytes before compression) onto `out`; returns its offset and
+/// framed length.
+fn frame(out: &mut Vec<u8>, compression: u8, raw_len: usize, stored: &[u8]) -> (u64, u32) {
+    let offset = out.len() as u64;
+    frame_block(
+        compression,
+        u32::try_from(raw_len).unwrap_or(u32::MAX),
+        stored,
+        out,
+    );
+    (
+        offset,
+        u32::try_from(out.len() as u64 - offset).unwrap_or(u32::MAX),
+    )
+}
+
 /// Encodes a whole segment in memory (pure: no I/O).
 pub fn encode_segment(
     partition: PartitionKey,
@@ -104,25 +191,8 @@ pub fn encode_segment(
 
     let mut out = Vec::with_capacity(batch.heap_bytes() / 3 + 4096);
     out.extend_from_slice(&file_header());
-    let mut compressor = BlockCompressor::new(options.zstd_level)?;
+    let mut sink = BlockSink::new(options.zstd_level)?;
     let mut raw = Vec::new();
-    let mut stored = Vec::new();
-    let mut put_block =
-        |out: &mut Vec<u8>, raw: &[u8]| -> Result<(u64, u32), crate::codec::CodecError> {
-            stored.clear();
-            let compression = compressor.compress(raw, &mut stored)?;
-            let offset = out.len() as u64;
-            frame_block(
-                compression.tag(),
-                u32::try_from(raw.len()).unwrap_or(u32::MAX),
-                &stored,
-                out,
-            );
-            Ok((
-                offset,
-                u32::try_from(out.len() as u64 - offset).unwrap_or(u32::MAX),
-            ))
-        };
 
     // Dictionaries: sorted distinct values, so code order is string order and min/max of codes
     // prune `<`/`>` predicates on strings too.
@@ -167,14 +237,14 @@ pub fn encode_segment(
         let block_perm = &perm[b * block_rows..((b + 1) * block_rows).min(rows)];
         for col in ColumnId::ALL {
             raw.clear();
-            let (min, max, sum) = match col.kind() {
+            let ((offset, len), min, max, sum) = match col.kind() {
                 ColumnKind::PlainString if col == ColumnId::EventId => {
                     // event_id is stored once, in the sorted key blocks; its row blocks hold
                     // each row's rank among the sorted keys (a few bits per row).
                     block_codes.clear();
                     block_codes.extend(block_perm.iter().map(|&r| key_ranks[r as usize]));
                     ints::encode_u32(&block_codes, &mut raw);
-                    (0, 0, None)
+                    (sink.put(&mut out, &raw)?, 0, 0, None)
                 }
                 ColumnKind::PlainString => {
                     let values = batch
@@ -183,15 +253,15 @@ pub fn encode_segment(
                     if let Some(v) = values {
                         strings::encode_strings(v, &mut raw);
                     }
-                    (0, 0, None)
+                    (sink.put(&mut out, &raw)?, 0, 0, None)
                 }
                 ColumnKind::DictString => {
                     let (dict, all_codes) = &dictionaries[&col];
                     block_codes.clear();
                     block_codes.extend(block_perm.iter().map(|&r| all_codes[r as usize]));
-                    codes::encode_codes(&block_codes, dict.len(), &mut raw);
                     let (min, max, _) = block_stats(block_codes.iter().map(|&c| i64::from(c)));
-                    (min, max, None)
+                    let placed = sink.put_codes(&mut out, &block_codes, dict.len())?;
+                    (placed, min, max, None)
                 }
                 ColumnKind::I64 => {
                     let values = batch.i64_column(col).unwrap_or(&[]);
@@ -199,7 +269,7 @@ pub fn encode_segment(
                     block_ints.extend(block_perm.iter().map(|&r| values[r as usize]));
                     ints::encode_i64(&block_ints, &mut raw);
                     let (min, max, sum) = block_stats(block_ints.iter().copied());
-                    (min, max, Some(sum))
+                    (sink.put(&mut out, &raw)?, min, max, Some(sum))
                 }
                 ColumnKind::EventType => {
                     block_codes.clear();
@@ -208,23 +278,19 @@ pub fn encode_segment(
                             .iter()
                             .map(|&r| u32::from(batch.event_type[r as usize].code())),
                     );
-                    codes::encode_codes(
-                        &block_codes,
-                        crate::schema::EventType::ALL.len(),
-                        &mut raw,
-                    );
                     let (min, max, _) = block_stats(block_codes.iter().map(|&c| i64::from(c)));
-                    (min, max, None)
+                    let dict_len = crate::schema::EventType::ALL.len();
+                    let placed = sink.put_codes(&mut out, &block_codes, dict_len)?;
+                    (placed, min, max, None)
                 }
                 ColumnKind::Bool => {
                     block_bools.clear();
                     block_bools.extend(block_perm.iter().map(|&r| batch.won[r as usize]));
                     bools::encode_bools(&block_bools, &mut raw);
                     let (min, max, trues) = block_stats(block_bools.iter().map(|&w| i64::from(w)));
-                    (min, max, Some(trues))
+                    (sink.put(&mut out, &raw)?, min, max, Some(trues))
                 }
             };
-            let (offset, len) = put_block(&mut out, &raw)?;
             columns[col.index()].blocks.push(BlockMeta {
                 offset,
                 len,
@@ -237,7 +303,7 @@ pub fn encode_segment(
     for (col, (dict, _)) in &dictionaries {
         raw.clear();
         strings::encode_strings(dict.iter(), &mut raw);
-        let block = put_block(&mut out, &raw)?;
+        let block = sink.put(&mut out, &raw)?;
         let meta = &mut columns[col.index()];
         meta.dict_len = u32::try_from(dict.len()).unwrap_or(u32::MAX);
         meta.dict_block = block;
@@ -251,7 +317,7 @@ pub fn encode_segment(
     for chunk in keys.chunks(KEYS_PER_KEY_BLOCK) {
         raw.clear();
         strings::encode_strings(chunk.iter().copied(), &mut raw);
-        let (offset, len) = put_block(&mut out, &raw)?;
+        let (offset, len) = sink.put(&mut out, &raw)?;
         key_blocks.push(KeyBlockMeta {
             offset,
             len,
