@@ -4,9 +4,10 @@
 //!
 //! When the group key changes on almost every row, the general path builds a row selection,
 //! maps each row's code to a group id, then folds each aggregate through those ids. Here a
-//! unit's rows go straight into arrays indexed by the key's code, one array of row counts and
-//! one of wrapping sums per summed argument, for each segment dictionary met (kept alive, so
-//! its address is never reused while its totals wait). The WHERE mask is applied branch-free
+//! unit's rows go straight into one array indexed by the key's code, holding per code its row
+//! count and the wrapping sum of each summed argument side by side (one pass over the rows,
+//! one cache line per row), for each segment dictionary met (kept alive, so its address is
+//! never reused while its totals wait). The WHERE mask is applied branch-free
 //! (a row outside it adds 0), so no selection is built either. Only when the worker's table is
 //! merged or finished, or more than [`MAX_DICTS`] dictionaries are pending, are the codes with
 //! at least one row looked up by value ([`super::group::GroupTable`]'s `group`) and their
@@ -51,10 +52,38 @@ pub struct DenseCodes<'p> {
 pub struct DictTotals {
     /// The dictionary (kept alive: its address identifies it).
     pub dict: Arc<StringColumn>,
-    /// Selected rows per code.
-    pub rows: Vec<u64>,
-    /// Per distinct argument, the wrapping sum per code.
-    pub sums: Vec<Vec<i64>>,
+    /// Per code, `stride` cells: its selected rows, then the wrapping sum of each distinct
+    /// argument. Interleaved so that a row's updates touch one cache line, not one per array.
+    cells: Vec<i64>,
+    stride: usize,
+}
+
+impl DictTotals {
+    fn new(dict: &Arc<StringColumn>, args: usize) -> DictTotals {
+        let stride = 1 + args;
+        DictTotals {
+            dict: Arc::clone(dict),
+            cells: vec![0; dict.len() * stride],
+            stride,
+        }
+    }
+
+    /// Codes in the dictionary.
+    fn codes(&self) -> usize {
+        self.cells.len() / self.stride
+    }
+
+    /// Selected rows of `code`.
+    fn rows(&self, code: usize) -> u64 {
+        self.cells
+            .get(code * self.stride)
+            .map_or(0, |&n| n.cast_unsigned())
+    }
+
+    /// The wrapping sum of distinct argument `k` over the selected rows of `code`.
+    fn sum(&self, k: usize, code: usize) -> Option<i64> {
+        self.cells.get(code * self.stride + 1 + k).copied()
+    }
 }
 
 impl<'p> DenseCodes<'p> {
@@ -137,17 +166,12 @@ impl<'p> DenseCodes<'p> {
         let at = match self.pending.iter().position(|d| Arc::ptr_eq(&d.dict, dict)) {
             Some(i) => i,
             None => {
-                let n = dict.len();
-                self.pending.push(DictTotals {
-                    dict: Arc::clone(dict),
-                    rows: vec![0; n],
-                    sums: vec![vec![0; n]; self.args.len()],
-                });
+                self.pending.push(DictTotals::new(dict, self.args.len()));
                 self.pending.len() - 1
             }
         };
         let totals = &mut self.pending[at];
-        let in_dict = |c: u32| (c as usize) < totals.rows.len();
+        let in_dict = |c: u32| (c as usize) < totals.codes();
         if !codes.iter().copied().max().is_none_or(in_dict)
             || values.iter().any(|v| v.len() != codes.len())
             || mask.is_some_and(|m| m.len() != codes.len())
@@ -156,29 +180,10 @@ impl<'p> DenseCodes<'p> {
                 "internal: a key code outside its dictionary",
             ));
         }
+        let (cells, stride) = (&mut totals.cells, totals.stride);
         match mask {
-            None => {
-                for &c in codes {
-                    totals.rows[c as usize] += 1;
-                }
-                for (sums, x) in totals.sums.iter_mut().zip(&values) {
-                    for (&c, &x) in codes.iter().zip(x.iter()) {
-                        let s = &mut sums[c as usize];
-                        *s = s.wrapping_add(x);
-                    }
-                }
-            }
-            Some(m) => {
-                for (&c, &t) in codes.iter().zip(m) {
-                    totals.rows[c as usize] += u64::from(t);
-                }
-                for (sums, x) in totals.sums.iter_mut().zip(&values) {
-                    for ((&c, &x), &t) in codes.iter().zip(x.iter()).zip(m) {
-                        let s = &mut sums[c as usize];
-                        *s = s.wrapping_add(x & -i64::from(t));
-                    }
-                }
-            }
+            None => accumulate(cells, stride, codes, &values, |_| -1),
+            Some(m) => accumulate(cells, stride, codes, &values, |r| -i64::from(m[r])),
         }
         Ok(())
     }
@@ -194,16 +199,16 @@ impl<'p> DenseCodes<'p> {
     /// may come more than once, which costs a look-up, not a wrong total.)
     pub fn for_each_value(pending: &[DictTotals], mut f: impl FnMut(&str, &[(usize, usize)])) {
         let next_met = |t: &DictTotals, from: usize| {
-            (from..t.rows.len())
-                .find(|&c| t.rows[c] > 0)
-                .unwrap_or(t.rows.len())
+            (from..t.codes())
+                .find(|&c| t.rows(c) > 0)
+                .unwrap_or(t.codes())
         };
         let mut heads: Vec<usize> = pending.iter().map(|t| next_met(t, 0)).collect();
         let mut hits: Vec<(usize, usize)> = Vec::with_capacity(pending.len());
         loop {
             let mut least: Option<&str> = None;
             for (t, &c) in pending.iter().zip(&heads) {
-                if c < t.rows.len() {
+                if c < t.codes() {
                     let v = t.dict.get(c);
                     if least.is_none_or(|l| v < l) {
                         least = Some(v);
@@ -215,7 +220,7 @@ impl<'p> DenseCodes<'p> {
             };
             hits.clear();
             for (d, (t, c)) in pending.iter().zip(heads.iter_mut()).enumerate() {
-                if *c < t.rows.len() && t.dict.get(*c) == value {
+                if *c < t.codes() && t.dict.get(*c) == value {
                     hits.push((d, *c));
                     *c = next_met(t, *c + 1);
                 }
@@ -229,19 +234,57 @@ impl<'p> DenseCodes<'p> {
         for (state, slot) in states.iter_mut().zip(&self.aggs) {
             match (state, slot) {
                 (AggState::Count(v), None) => {
-                    if let (Some(v), Some(&n)) = (v.get_mut(g), t.rows.get(code)) {
-                        *v += n;
+                    if let Some(v) = v.get_mut(g) {
+                        *v += t.rows(code);
                     }
                 }
                 (AggState::SumInt(v), Some(arg)) => {
                     let k = self.args.iter().position(|a| a == arg);
-                    let s = k.and_then(|k| t.sums.get(k)?.get(code));
-                    if let (Some(v), Some(&s)) = (v.get_mut(g), s) {
+                    let s = k.and_then(|k| t.sum(k, code));
+                    if let (Some(v), Some(s)) = (v.get_mut(g), s) {
                         *v = v.wrapping_add(s);
                     }
                 }
                 // `new` admits only counts and integer sums.
                 _ => {}
+            }
+        }
+    }
+}
+
+/// Adds each row `r` of `codes` to its code's cells when `take(r)` is -1 (all bits set), and
+/// nothing when it is 0: branch-free, one pass over the rows, the common shapes (a count
+/// alone, a count and one sum) unrolled.
+#[inline(always)]
+fn accumulate(
+    cells: &mut [i64],
+    stride: usize,
+    codes: &[u32],
+    values: &[std::borrow::Cow<'_, [i64]>],
+    take: impl Fn(usize) -> i64,
+) {
+    match values {
+        [] => {
+            for (r, &c) in codes.iter().enumerate() {
+                cells[c as usize] -= take(r);
+            }
+        }
+        [x] => {
+            for (r, (&c, &x)) in codes.iter().zip(x.iter()).enumerate() {
+                let t = take(r);
+                let cell = &mut cells[c as usize * 2..c as usize * 2 + 2];
+                cell[0] -= t;
+                cell[1] = cell[1].wrapping_add(x & t);
+            }
+        }
+        xs => {
+            for (r, &c) in codes.iter().enumerate() {
+                let t = take(r);
+                let cell = &mut cells[c as usize * stride..(c as usize + 1) * stride];
+                cell[0] -= t;
+                for (s, x) in cell[1..].iter_mut().zip(xs) {
+                    *s = s.wrapping_add(x[r] & t);
+                }
             }
         }
     }
