@@ -235,48 +235,31 @@ mod tests {
         }
     }
 
+    type Decoder = fn(&[u8], usize, usize, &mut Vec<u32>) -> Result<usize, CodecError>;
+
     proptest! {
         #[test]
-        fn tagged_blocks_round_trip((dict_len, codes) in prop::sample::select(&DICT_LENS[..]).prop_flat_map(|d| codes_for(d, 0..300))) {
+        fn round_trips_small((dict_len, codes) in prop::sample::select(&DICT_LENS[..]).prop_flat_map(|d| codes_for(d, 0..300))) {
+            round_trip(&codes, dict_len);
             round_trip_tagged(&codes, dict_len);
         }
 
         #[test]
-        fn tagged_decoder_never_panics_on_garbage(
+        fn decoders_never_panic_on_garbage(
             input in prop::collection::vec(any::<u8>(), 0..600),
             rows in 0usize..400,
             dict_len in prop_oneof![Just(0usize), 1usize..300, 1usize..70_000, any::<usize>()],
         ) {
-            let mut out = vec![1];
-            match decode_code_block(&input, rows, dict_len, &mut out) {
-                Ok(used) => {
-                    prop_assert!(used <= input.len());
-                    prop_assert_eq!(out.len(), rows + 1);
-                    prop_assert!(out[1..].iter().all(|&c| (c as usize) < dict_len));
+            for decode in [decode_codes as Decoder, decode_code_block] {
+                let mut out = vec![1];
+                match decode(&input, rows, dict_len, &mut out) {
+                    Ok(used) => {
+                        prop_assert!(used <= input.len());
+                        prop_assert_eq!(out.len(), rows + 1);
+                        prop_assert!(out[1..].iter().all(|&c| (c as usize) < dict_len));
+                    }
+                    Err(_) => prop_assert_eq!(out, vec![1]),
                 }
-                Err(_) => prop_assert_eq!(out, vec![1]),
-            }
-        }
-
-        #[test]
-        fn round_trips_small((dict_len, codes) in prop::sample::select(&DICT_LENS[..]).prop_flat_map(|d| codes_for(d, 0..300))) {
-            round_trip(&codes, dict_len);
-        }
-
-        #[test]
-        fn decoder_never_panics_on_garbage(
-            input in prop::collection::vec(any::<u8>(), 0..600),
-            rows in 0usize..400,
-            dict_len in prop_oneof![Just(0usize), 1usize..300, 1usize..70_000, any::<usize>()],
-        ) {
-            let mut out = vec![1];
-            match decode_codes(&input, rows, dict_len, &mut out) {
-                Ok(used) => {
-                    prop_assert!(used <= input.len());
-                    prop_assert_eq!(out.len(), rows + 1);
-                    prop_assert!(out[1..].iter().all(|&c| (c as usize) < dict_len));
-                }
-                Err(_) => prop_assert_eq!(out, vec![1]),
             }
         }
     }
