@@ -250,9 +250,20 @@ pub(super) fn run_workers<P: Partial>(
         return Ok(vec![work()?]);
     }
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+        // The calling thread is one of the workers: one thread fewer to start (and, on a server
+        // idle before the query, to wake) per query.
+        let handles: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
         let mut out = Vec::with_capacity(threads);
         let mut first_err = None;
+        // A panic here becomes the same error as in a spawned worker.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+            Ok(Ok(p)) => out.push(p),
+            Ok(Err(e)) => first_err = Some(e),
+            Err(_) => {
+                scan.stop.store(true, Ordering::Relaxed);
+                first_err = Some(Error::WorkerPanicked);
+            }
+        }
         for h in handles {
             match h.join() {
                 Ok(Ok(p)) => out.push(p),
