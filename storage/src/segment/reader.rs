@@ -102,10 +102,13 @@ pub struct SegmentReader {
     footer: Footer,
     dictionaries: Vec<OnceLock<Arc<StringColumn>>>,
     sorted_keys: OnceLock<Arc<StringColumn>>,
+    /// Set once the bloom area's CRC has been checked ([`Self::check_bloom_area`]).
+    bloom_checked: OnceLock<()>,
 }
 
 impl SegmentReader {
-    /// Maps and checks the segment at `path`.
+    /// Maps and checks the segment at `path`: header, trailer, footer and its CRC. The bloom
+    /// area's CRC is checked on its first use (`check_bloom_area`).
     pub fn open(path: &Path, id: SegmentId) -> Result<SegmentReader> {
         let file = File::open(path).io("open", path)?;
         // SAFETY: segment files are immutable once written: the writer fsyncs a segment before any
@@ -186,18 +189,6 @@ impl SegmentReader {
         }
         let footer = Footer::decode(footer_bytes, footer_start as u64, version)
             .map_err(|reason| corrupt(Some(footer_start as u64), format!("footer: {reason}")))?;
-        let bloom =
-            &mmap[footer.bloom_offset as usize..(footer.bloom_offset + footer.bloom_len) as usize];
-        let got = crc32fast::hash(bloom);
-        if got != footer.bloom_crc {
-            return Err(Error::ChecksumMismatch {
-                path: path.to_path_buf(),
-                offset: footer.bloom_offset,
-                what: "bloom filters".into(),
-                expected: footer.bloom_crc,
-                got,
-            });
-        }
         let dictionaries = (0..footer.columns.len()).map(|_| OnceLock::new()).collect();
         Ok(SegmentReader {
             id,
@@ -206,6 +197,7 @@ impl SegmentReader {
             footer,
             dictionaries,
             sorted_keys: OnceLock::new(),
+            bloom_checked: OnceLock::new(),
         })
     }
 
@@ -498,12 +490,38 @@ impl SegmentReader {
         Ok(keys)
     }
 
+    /// Checks the bloom area's CRC, once per reader: on the first bloom look-up rather than at
+    /// open, so a process that never consults a bloom (a query without `user_id` or `event_id`
+    /// filters) neither reads nor checksums the area, a third of a segment's bytes beside its
+    /// blocks. A corrupt area is still never used: every look-up passes here first, and
+    /// [`Self::verify`] checks it too.
+    fn check_bloom_area(&self) -> Result<()> {
+        if self.bloom_checked.get().is_some() {
+            return Ok(());
+        }
+        let (offset, len) = (self.footer.bloom_offset, self.footer.bloom_len);
+        let bloom = &self.mmap[offset as usize..(offset + len) as usize];
+        let got = crc32fast::hash(bloom);
+        if got != self.footer.bloom_crc {
+            return Err(Error::ChecksumMismatch {
+                path: self.path.clone(),
+                offset,
+                what: "bloom filters".into(),
+                expected: self.footer.bloom_crc,
+                got,
+            });
+        }
+        let _ = self.bloom_checked.set(());
+        Ok(())
+    }
+
     /// Whether block `b` may hold a row whose `col` (a bloom column) hashes to `hash`. `true` for
     /// columns without blooms.
     pub fn bloom_may_contain(&self, col: ColumnId, b: u32, hash: u64) -> Result<bool> {
         let Some((_, blocks)) = self.footer.blooms.iter().find(|(c, _)| *c == col) else {
             return Ok(true);
         };
+        self.check_bloom_area()?;
         let (rel, len) = blocks[b as usize];
         let start = (self.footer.bloom_offset + u64::from(rel)) as usize;
         let bytes = &self.mmap[start..start + len as usize];
@@ -633,6 +651,7 @@ impl SegmentReader {
     /// Checks the CRC of every block, dictionary and key block, and decodes each once: what
     /// `adstore inspect` runs. Returns (stored bytes, raw bytes) per column.
     pub fn verify(&self, ctx: &mut ReadContext) -> Result<Vec<(ColumnId, u64, u64)>> {
+        self.check_bloom_area()?;
         let mut sizes = Vec::new();
         for col in ColumnId::ALL {
             let (mut stored, mut raw) = (0u64, 0u64);

@@ -344,3 +344,36 @@ fn each_block_of_codes_takes_the_layout_that_stores_smaller() {
         assert_eq!(dictionary.get(c as usize), e.site);
     }
 }
+
+#[test]
+fn a_corrupt_bloom_area_fails_its_first_look_up_and_verify_not_the_open() {
+    let events: Vec<Event> = (0..300)
+        .map(|i| {
+            let id = format!("id-{i:03}");
+            let mut e = EventRef::new(&id, EventType::Impression, i, "cmp-1");
+            e.user_id = "u-1";
+            e.to_owned_event()
+        })
+        .collect();
+    let (dir, reader) = write(&events, 100);
+    let at = reader.footer().bloom_offset as usize + 3;
+    let mut bytes = std::fs::read(reader.path()).unwrap();
+    let hash = xxhash_rust::xxh3::xxh3_64(b"u-1");
+    assert!(reader.bloom_may_contain(ColumnId::UserId, 0, hash).unwrap());
+    drop(reader);
+    bytes[at] ^= 0x10;
+    let damaged = dir.path().join("damaged.seg");
+    std::fs::write(&damaged, &bytes).unwrap();
+    // Opening and reading blocks never touch the bloom area...
+    let reader = SegmentReader::open(&damaged, SegmentId(2)).unwrap();
+    let mut ctx = ReadContext::new().unwrap();
+    assert_eq!(read_all(&reader).len(), 300);
+    // ...and every look-up checks it before using it, as verify does.
+    for _ in 0..2 {
+        let err = reader
+            .bloom_may_contain(ColumnId::UserId, 0, hash)
+            .unwrap_err();
+        assert!(err.to_string().contains("bloom filters"), "{err}");
+    }
+    assert!(reader.verify(&mut ctx).is_err());
+}
