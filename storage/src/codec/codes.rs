@@ -53,13 +53,16 @@ impl CodeLayout {
 /// # Panics
 /// When a code is not below `dict_len`: the encoder built the dictionary, so that is a bug.
 pub fn encode_code_block(codes: &[u32], dict_len: usize, layout: CodeLayout, out: &mut Vec<u8>) {
-    if let Some(code) = first_out_of_range(codes, dict_len) {
-        panic!("dictionary code {code} out of range for {dict_len} entries");
-    }
     out.push(layout.tag());
     match layout {
+        // `encode_codes` checks the codes itself.
         CodeLayout::Bytes => encode_codes(codes, dict_len, out),
-        CodeLayout::Ints => ints::encode_u32(codes, out),
+        CodeLayout::Ints => {
+            if let Some(code) = first_out_of_range(codes, dict_len) {
+                panic!("dictionary code {code} out of range for {dict_len} entries");
+            }
+            ints::encode_u32(codes, out);
+        }
     }
 }
 
