@@ -180,10 +180,10 @@ impl<'p> DenseCodes<'p> {
                 "internal: a key code outside its dictionary",
             ));
         }
-        let (cells, stride) = (&mut totals.cells, totals.stride);
+        let cells = &mut totals.cells;
         match mask {
-            None => accumulate(cells, stride, codes, &values, |_| -1),
-            Some(m) => accumulate(cells, stride, codes, &values, |r| -i64::from(m[r])),
+            None => accumulate(cells, codes, &values, |_| -1),
+            Some(m) => accumulate(cells, codes, &values, |r| -i64::from(m[r])),
         }
         Ok(())
     }
@@ -252,17 +252,18 @@ impl<'p> DenseCodes<'p> {
     }
 }
 
-/// Adds each row `r` of `codes` to its code's cells when `take(r)` is -1 (all bits set), and
-/// nothing when it is 0: branch-free, one pass over the rows, the common shapes (a count
-/// alone, a count and one sum) unrolled.
+/// Adds each row `r` of `codes` to its code's cells (`1 + values.len()` per code, as
+/// [`DictTotals`] lays them out) when `take(r)` is -1 (all bits set), and nothing when it is 0:
+/// branch-free, one pass over the rows, the common shapes (a count alone, a count and one sum)
+/// unrolled.
 #[inline(always)]
 fn accumulate(
     cells: &mut [i64],
-    stride: usize,
     codes: &[u32],
     values: &[std::borrow::Cow<'_, [i64]>],
     take: impl Fn(usize) -> i64,
 ) {
+    let stride = 1 + values.len();
     match values {
         [] => {
             for (r, &c) in codes.iter().enumerate() {
@@ -272,6 +273,7 @@ fn accumulate(
         [x] => {
             for (r, (&c, &x)) in codes.iter().zip(x.iter()).enumerate() {
                 let t = take(r);
+                // `stride` is 2 here; the constant keeps the slice's length known.
                 let cell = &mut cells[c as usize * 2..c as usize * 2 + 2];
                 cell[0] -= t;
                 cell[1] = cell[1].wrapping_add(x & t);
