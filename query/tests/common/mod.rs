@@ -12,6 +12,15 @@
 pub mod reference;
 pub mod suite;
 
+// The storage tests' helpers (their committed fixtures are opened here too).
+#[path = "../../../storage/tests/common/mod.rs"]
+mod storage_common;
+#[allow(
+    unused_imports,
+    reason = "not every test crate that includes these helpers copies a fixture"
+)]
+pub use storage_common::copy_dir;
+
 use adstore_query::value::Value;
 use adstore_query::{ExecOptions, QueryResult, execute, parse_sql};
 use adstore_storage::segment::SegmentOptions;
@@ -233,19 +242,4 @@ pub fn random_events(rng: &mut impl rand::Rng, n: usize, tag: &str) -> Vec<Event
             }
         })
         .collect()
-}
-
-/// Copies the directory tree at `from` into `to` (created): a committed fixture is opened from a
-/// copy, since a writer open would truncate and add files.
-pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

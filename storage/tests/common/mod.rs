@@ -1,4 +1,5 @@
-//! Helpers shared by the storage crate's integration tests.
+//! Helpers shared by the storage crate's integration tests (and included by the query crate's,
+//! which open the same committed fixtures).
 
 #![allow(clippy::unwrap_used, reason = "test code: a panic is a test failure")]
 
