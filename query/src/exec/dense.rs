@@ -171,8 +171,7 @@ impl<'p> DenseCodes<'p> {
             }
         };
         let totals = &mut self.pending[at];
-        let in_dict = |c: u32| (c as usize) < totals.codes();
-        if !codes.iter().copied().max().is_none_or(in_dict)
+        if !all_below(codes, totals.codes())
             || values.iter().any(|v| v.len() != codes.len())
             || mask.is_some_and(|m| m.len() != codes.len())
         {
@@ -250,6 +249,20 @@ impl<'p> DenseCodes<'p> {
             }
         }
     }
+}
+
+/// Whether every code is below `len`: for codes and lengths below 2^32, `code - len` is
+/// negative exactly when `code < len`, so the AND of the differences keeps its sign bit only if
+/// every code is below. Branch-free, in operations plain SSE2 vectorizes (it has no unsigned
+/// 32-bit max).
+fn all_below(codes: &[u32], len: usize) -> bool {
+    let Ok(len) = i64::try_from(len) else {
+        return true;
+    };
+    codes
+        .iter()
+        .fold(-1i64, |below, &c| below & i64::from(c).wrapping_sub(len))
+        < 0
 }
 
 /// Adds each row `r` of `codes` to its code's cells (`1 + values.len()` per code, as

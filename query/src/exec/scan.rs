@@ -109,6 +109,7 @@ fn scan_unit<P: Partial>(
         return Ok(());
     };
     let produced = partial.add_unit(&cols, mask.as_deref(), cache, i)? as u64;
+    cols.recycle(ctx);
     if produced > 0 {
         let total = scan.produced.fetch_add(produced, Ordering::Relaxed) + produced;
         if partial.enough(total) {
@@ -175,6 +176,7 @@ fn read_unit<P: Partial>(
                 mask.iter_mut().zip(more).for_each(|(m, x)| *m &= x);
             }
             if !mask.contains(&true) {
+                cols.recycle(ctx);
                 return Ok(None);
             }
             let rest: Vec<_> = scan
@@ -213,6 +215,7 @@ fn read_unit<P: Partial>(
         .map(|f| predicate::eval_pred(f, &cols, cache))
         .transpose()?;
     if mask.as_ref().is_some_and(|m| !m.contains(&true)) {
+        cols.recycle(ctx);
         return Ok(None);
     }
     // Every consumer reads the masked rows only (row selection, groups, aggregates).

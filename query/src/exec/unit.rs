@@ -83,6 +83,13 @@ impl UnitColumns {
         Ok(())
     }
 
+    /// Hands the decoded columns' buffers back to `ctx` for the next unit's reads.
+    pub fn recycle(self, ctx: &mut ReadContext) {
+        for d in self.cols.into_iter().flatten() {
+            ctx.recycle(d);
+        }
+    }
+
     /// Rows in the unit.
     pub fn rows(&self) -> usize {
         self.rows

@@ -85,14 +85,15 @@ pub fn decode_code_block(
     })?;
     let used = match CodeLayout::from_u8(tag)? {
         CodeLayout::Bytes => decode_codes(body, rows, dict_len, out)?,
+        // Narrowed and checked against the dictionary in one pass.
         CodeLayout::Ints => {
-            let start = out.len();
-            let used = ints::decode_u32(body, rows, out)?;
-            if let Some(code) = first_out_of_range(&out[start..], dict_len) {
-                out.truncate(start);
-                return Err(CodecError::CodeOutOfRange { code, dict_len });
-            }
-            used
+            ints::decode_u32_below(body, rows, dict_len as u64, out).map_err(|e| match e {
+                CodecError::ValueOutOfRange(v) => CodecError::CodeOutOfRange {
+                    code: u32::try_from(v).unwrap_or(u32::MAX),
+                    dict_len,
+                },
+                e => e,
+            })?
         }
     };
     Ok(1 + used)

@@ -100,31 +100,134 @@ pub fn encode_u32(values: &[u32], out: &mut Vec<u8>) {
 /// Those of [`decode_i64`], and [`CodecError::ValueOutOfRange`] for a value outside `u32`.
 /// On error `out` is left as it was.
 pub fn decode_u32(input: &[u8], rows: usize, out: &mut Vec<u32>) -> Result<usize, CodecError> {
-    decode(input, rows, out)
+    decode_u32_below(input, rows, 1 << 32, out)
+}
+
+/// [`decode_u32`] for values that must be below `limit` (dictionary codes below their
+/// dictionary's length), checked in the same pass that narrows them.
+///
+/// # Errors
+/// Those of [`decode_u32`], [`CodecError::ValueOutOfRange`] also for a value not below `limit`.
+pub fn decode_u32_below(
+    input: &[u8],
+    rows: usize,
+    limit: u64,
+    out: &mut Vec<u32>,
+) -> Result<usize, CodecError> {
+    decode(
+        input,
+        rows,
+        &mut U32Below {
+            out,
+            limit: limit.min(1 << 32),
+        },
+    )
 }
 
 /// Where decoded values go: a column of `i64`, or of `u32` checked for range.
 trait IntSink {
-    /// Appends a block of decoded values.
+    /// Values held.
+    fn len(&self) -> usize;
+    /// Makes room for `n` more values.
+    fn reserve(&mut self, n: usize);
+    /// Appends a block of at most [`BLOCK_LEN`] decoded values.
     fn put(&mut self, vals: &[i64]) -> Result<(), CodecError>;
+    /// Appends `min + r` for each `r` of a block of at most [`BLOCK_LEN`] values unpacked at
+    /// `width` bits (frame of reference), in one pass with no intermediate copy.
+    fn put_offset(&mut self, min: i64, width: u8, raw: &[u64]) -> Result<(), CodecError>;
+    /// Drops the values after the first `len`.
+    fn truncate(&mut self, len: usize);
 }
 
 impl IntSink for Vec<i64> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn reserve(&mut self, n: usize) {
+        Vec::reserve(self, n);
+    }
     #[inline]
     fn put(&mut self, vals: &[i64]) -> Result<(), CodecError> {
         self.extend_from_slice(vals);
         Ok(())
     }
+    #[inline]
+    fn put_offset(&mut self, min: i64, _width: u8, raw: &[u64]) -> Result<(), CodecError> {
+        self.extend(raw.iter().map(|&r| min.wrapping_add_unsigned(r)));
+        Ok(())
+    }
+    fn truncate(&mut self, len: usize) {
+        Vec::truncate(self, len);
+    }
 }
 
-impl IntSink for Vec<u32> {
+/// A column of `u32` whose values must be below `limit` (at most 2^32).
+struct U32Below<'a> {
+    out: &'a mut Vec<u32>,
+    limit: u64,
+}
+
+impl IntSink for U32Below<'_> {
+    fn len(&self) -> usize {
+        self.out.len()
+    }
+    fn reserve(&mut self, n: usize) {
+        self.out.reserve(n);
+    }
+    #[inline]
+    fn put_offset(&mut self, min: i64, width: u8, raw: &[u64]) -> Result<(), CodecError> {
+        // Dictionary codes: when the block's whole range (`min` plus any `width`-bit value)
+        // is below the limit, no value needs a check, and narrowing is the only pass.
+        let top = u64::MAX >> (64 - u32::from(width.max(1)));
+        let fits = u64::try_from(min)
+            .ok()
+            .and_then(|m| m.checked_add(if width == 0 { 0 } else { top }))
+            .is_some_and(|hi| hi < self.limit);
+        let mut narrow = [0u32; BLOCK_LEN];
+        if fits {
+            for (n, &r) in narrow.iter_mut().zip(raw) {
+                #[expect(clippy::cast_possible_truncation, reason = "below the limit, <= 2^32")]
+                let v32 = min.wrapping_add_unsigned(r) as u32;
+                *n = v32;
+            }
+            self.out
+                .extend_from_slice(&narrow[..raw.len().min(BLOCK_LEN)]);
+            return Ok(());
+        }
+        let mut vals = [0i64; BLOCK_LEN];
+        for (v, &r) in vals.iter_mut().zip(raw) {
+            *v = min.wrapping_add_unsigned(r);
+        }
+        self.put(&vals[..raw.len().min(BLOCK_LEN)])
+    }
     #[inline]
     fn put(&mut self, vals: &[i64]) -> Result<(), CodecError> {
-        if let Some(&bad) = vals.iter().find(|&&v| u32::try_from(v).is_err()) {
-            return Err(CodecError::ValueOutOfRange(bad));
+        // One branch-free pass narrows and checks, with operations plain SSE2 vectorizes (no
+        // 64-bit compare or max): `high` collects bits above 32 (negative values included);
+        // for values below 2^32, `v - limit` is negative exactly when `v < limit`, so `below`
+        // keeps its sign bit only if every value is below the limit. Only a bad block searches.
+        let mut narrow = [0u32; BLOCK_LEN];
+        let (mut high, mut below) = (0u64, -1i64);
+        let limit = self.limit.cast_signed();
+        for (n, &v) in narrow.iter_mut().zip(vals) {
+            high |= v.cast_unsigned() >> 32;
+            below &= v.wrapping_sub(limit);
+            #[expect(clippy::cast_possible_truncation, reason = "checked below")]
+            let v32 = v as u32;
+            *n = v32;
         }
-        self.extend(vals.iter().map(|&v| u32::try_from(v).unwrap_or_default()));
+        if high != 0 || below >= 0 {
+            let bad = vals.iter().find(|&&v| v.cast_unsigned() >= self.limit);
+            return Err(CodecError::ValueOutOfRange(
+                bad.copied().unwrap_or_default(),
+            ));
+        }
+        self.out
+            .extend_from_slice(&narrow[..vals.len().min(BLOCK_LEN)]);
         Ok(())
+    }
+    fn truncate(&mut self, len: usize) {
+        self.out.truncate(len);
     }
 }
 
@@ -262,10 +365,7 @@ fn encode<T: Copy + Into<i64>>(values: &[T], out: &mut Vec<u8>) {
 
 /// Decodes `rows` values from `input` and appends them to `out`. Returns the bytes consumed;
 /// on error, truncates `out` back to its length on entry.
-fn decode<T>(input: &[u8], rows: usize, out: &mut Vec<T>) -> Result<usize, CodecError>
-where
-    Vec<T>: IntSink,
-{
+fn decode(input: &[u8], rows: usize, out: &mut impl IntSink) -> Result<usize, CodecError> {
     let start = out.len();
     let result = decode_blocks(input, rows, out);
     if result.is_err() {
@@ -276,10 +376,7 @@ where
 
 /// Decodes `rows` values from `input` into `out` a block (at most 64 values) at a time,
 /// reserving room once the header has been read. Returns the bytes consumed.
-fn decode_blocks<T>(input: &[u8], rows: usize, out: &mut Vec<T>) -> Result<usize, CodecError>
-where
-    Vec<T>: IntSink,
-{
+fn decode_blocks(input: &[u8], rows: usize, out: &mut impl IntSink) -> Result<usize, CodecError> {
     let mut cur = Cursor::new(input);
     let encoding = IntEncoding::from_u8(cur.u8()?)?;
     let mut vals = [0i64; BLOCK_LEN];
@@ -314,11 +411,8 @@ where
             let mut left = rows;
             while left > 0 {
                 let n = left.min(BLOCK_LEN);
-                unpack_next(&mut cur, single, n, &mut raw)?;
-                for (v, &r) in vals.iter_mut().zip(&raw) {
-                    *v = min.wrapping_add_unsigned(r);
-                }
-                out.put(&vals[..n])?;
+                let width = unpack_next(&mut cur, single, n, &mut raw)?;
+                out.put_offset(min, width, &raw[..n])?;
                 left -= n;
             }
         }
@@ -365,12 +459,13 @@ fn read_single_width(cur: &mut Cursor<'_>, single: bool) -> Result<Option<u8>, C
 }
 
 /// Unpacks the next block of `n` values, at `width` or at the width byte that opens the block.
+/// Returns the width.
 fn unpack_next(
     cur: &mut Cursor<'_>,
     width: Option<u8>,
     n: usize,
     raw: &mut [u64; BLOCK_LEN],
-) -> Result<(), CodecError> {
+) -> Result<u8, CodecError> {
     let width = match width {
         Some(w) => w,
         None => cur.u8()?,
@@ -380,7 +475,7 @@ fn unpack_next(
     }
     let bytes = cur.bytes(packed_len(width, n))?;
     bitpack::unpack_chunk(bytes, width, n, raw)?;
-    Ok(())
+    Ok(width)
 }
 
 #[cfg(test)]
@@ -477,6 +572,30 @@ mod tests {
             let used = decode_u32(&enc, values.len(), &mut out).unwrap();
             prop_assert_eq!(used, enc.len());
             prop_assert_eq!(&out[1..], &values[..]);
+        }
+
+        /// Every encoding (narrow ranges take the unchecked fast path of frame-of-reference
+        /// blocks, wide ones the checked one) accepts exactly the blocks whose values are all
+        /// below the limit, and leaves `out` as it was otherwise.
+        #[test]
+        fn u32_below_accepts_exactly_the_values_below_the_limit(
+            base in prop_oneof![Just(0u32), 0u32..10_000, any::<u32>()],
+            offsets in prop::collection::vec(prop_oneof![Just(0u32), 0u32..64, 0u32..20_000], 0..200),
+            limit in prop_oneof![Just(0u64), 0u64..30_000, Just(1u64 << 32), any::<u64>()],
+        ) {
+            let values: Vec<u32> = offsets.iter().map(|&o| base.saturating_add(o)).collect();
+            let mut enc = Vec::new();
+            encode_u32(&values, &mut enc);
+            let mut out = vec![7];
+            let got = decode_u32_below(&enc, values.len(), limit, &mut out);
+            if values.iter().all(|&v| u64::from(v) < limit) {
+                prop_assert_eq!(got.unwrap(), enc.len());
+                prop_assert_eq!(&out[1..], &values[..]);
+            } else {
+                let bad = values.iter().copied().find(|&v| u64::from(v) >= limit);
+                prop_assert!(matches!(got, Err(CodecError::ValueOutOfRange(v)) if Some(v) == bad.map(i64::from)));
+                prop_assert_eq!(out, vec![7]);
+            }
         }
 
         #[test]

@@ -76,7 +76,15 @@ impl ColumnData {
 pub struct ReadContext {
     decompressor: BlockDecompressor,
     raw: Vec<u8>,
+    /// Integer columns handed back by [`ReadContext::recycle`], reused by later reads.
+    spare_i64: Vec<Vec<i64>>,
+    /// Dictionary-code columns handed back by [`ReadContext::recycle`].
+    spare_u32: Vec<Vec<u32>>,
 }
+
+/// Most buffers of each kind a [`ReadContext`] keeps for reuse: more than the columns of one
+/// unit, so a scan that hands back each unit's columns allocates none after its first unit.
+const MAX_SPARE: usize = 24;
 
 impl ReadContext {
     /// A new context.
@@ -89,7 +97,44 @@ impl ReadContext {
         Ok(ReadContext {
             decompressor,
             raw: Vec::new(),
+            spare_i64: Vec::new(),
+            spare_u32: Vec::new(),
         })
+    }
+
+    /// Takes back the buffers of a column read with this context (or any other), so that the
+    /// next block reads reuse them instead of allocating: a scan decodes thousands of blocks
+    /// of the same few columns.
+    pub fn recycle(&mut self, data: ColumnData) {
+        match data {
+            ColumnData::I64(v) if self.spare_i64.len() < MAX_SPARE => self.spare_i64.push(v),
+            ColumnData::Dict { codes, .. } if self.spare_u32.len() < MAX_SPARE => {
+                self.spare_u32.push(codes);
+            }
+            _ => {}
+        }
+    }
+
+    /// An empty buffer with room for `rows` integers.
+    fn i64_buffer(&mut self, rows: usize) -> Vec<i64> {
+        reuse(self.spare_i64.pop(), rows)
+    }
+
+    /// An empty buffer with room for `rows` codes.
+    fn u32_buffer(&mut self, rows: usize) -> Vec<u32> {
+        reuse(self.spare_u32.pop(), rows)
+    }
+}
+
+/// `spare` emptied, with room for `rows` values; a new vector without one.
+fn reuse<T>(spare: Option<Vec<T>>, rows: usize) -> Vec<T> {
+    match spare {
+        Some(mut v) => {
+            v.clear();
+            v.reserve(rows);
+            v
+        }
+        None => Vec::with_capacity(rows),
     }
 }
 
@@ -330,6 +375,12 @@ impl SegmentReader {
         };
         let what = Named::Block(col, b);
         let tagged_codes = self.footer.format_version >= 3;
+        // Taken before the block's bytes borrow the context.
+        let (mut ints_out, mut codes_out) = match col.kind() {
+            ColumnKind::I64 => (ctx.i64_buffer(rows), Vec::new()),
+            ColumnKind::DictString => (Vec::new(), ctx.u32_buffer(rows)),
+            _ => (Vec::new(), Vec::new()),
+        };
         let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
         // Format 3 tags each block of codes with its layout; older blocks are untagged bytes.
         let decode_codes = if tagged_codes {
@@ -365,20 +416,16 @@ impl SegmentReader {
             }
             ColumnKind::DictString => {
                 let dictionary = dictionary.unwrap_or_default();
-                let mut c = Vec::with_capacity(rows);
-                decode_codes(raw, rows, dictionary.len(), &mut c)
+                decode_codes(raw, rows, dictionary.len(), &mut codes_out)
                     .and_then(|n| check_len(n, raw.len()))
                     .map(|()| ColumnData::Dict {
                         dictionary,
-                        codes: c,
+                        codes: codes_out,
                     })
             }
-            ColumnKind::I64 => {
-                let mut v = Vec::with_capacity(rows);
-                ints::decode_i64(raw, rows, &mut v)
-                    .and_then(|n| check_len(n, raw.len()))
-                    .map(|()| ColumnData::I64(v))
-            }
+            ColumnKind::I64 => ints::decode_i64(raw, rows, &mut ints_out)
+                .and_then(|n| check_len(n, raw.len()))
+                .map(|()| ColumnData::I64(ints_out)),
             ColumnKind::EventType => {
                 let mut c = Vec::with_capacity(rows);
                 decode_codes(raw, rows, EventType::ALL.len(), &mut c)
