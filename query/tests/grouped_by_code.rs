@@ -3,7 +3,9 @@
 //! string has different codes in different segments; the empty string; memtable chunks with
 //! their own dictionaries; more dictionaries than a worker keeps pending; WHERE masks that
 //! select all, some or none of a block), beside the general path (aggregates it does not take)
-//! and `uniqExact` with groups spread over segments scanned in runs by several workers.
+//! and `uniqExact` with groups spread over segments scanned in runs by several workers. Blocks
+//! whose WHERE clause holds for every row stream their codes and summed columns into the
+//! totals without a decoded unit; worker totals add up by dictionary before becoming groups.
 
 #![allow(
     clippy::unwrap_used,
@@ -35,9 +37,13 @@ fn events_with_shifting_sites(rng: &mut StdRng, parts: usize, per_part: usize) -
     events
 }
 
-const DENSE_SELECTS: [&str; 5] = [
+const DENSE_SELECTS: [&str; 6] = [
     "SELECT site, count() AS n, sum(cost_micros) AS spend FROM events{w} GROUP BY site \
      ORDER BY n DESC, site LIMIT 5",
+    // Sums of several integer columns: blocks whose WHERE holds for every row stream them
+    // beside the codes (`stream_codes_with_ints`).
+    "SELECT site, count() AS n, sum(cost_micros) AS a, sum(revenue_micros) AS r, \
+     sum(bid_price_micros) AS p, sum(cost_micros) AS a2 FROM events{w} GROUP BY site ORDER BY site",
     "SELECT site, count() AS n, sum(cost_micros) AS a, sum(cost_micros) * 2 AS b, \
      sum(cost_micros - revenue_micros) AS c, sum(toUnixTimestamp(ts)) AS d, count(site) AS e \
      FROM events{w} GROUP BY site ORDER BY site",
@@ -92,6 +98,18 @@ fn per_code_totals_match_reference_over_differing_dictionaries_and_memtable() {
     let snapshot = store.snapshot();
     check_selects(&events, &snapshot, &DENSE_SELECTS);
     check_selects(&events, &snapshot, &GENERAL_SELECTS);
+}
+
+#[test]
+fn per_code_totals_of_one_dictionary_from_several_workers_add_up() {
+    let mut rng = StdRng::seed_from_u64(45);
+    // Blocks of 4 rows: a segment of ~125 rows has ~31 blocks, more than one run of a
+    // worker (16), so two or three workers hold totals of the same dictionary, which must
+    // add up cell by cell when their tables merge.
+    let events = events_with_shifting_sites(&mut rng, 2, 500);
+    let (_dir, store) = store_with(&[&events[..500], &events[500..]], 4);
+    let snapshot = store.snapshot();
+    check_selects(&events, &snapshot, &DENSE_SELECTS[..3]);
 }
 
 #[test]

@@ -53,6 +53,6 @@ pub use error::{Error, Result};
 pub use partition::PartitionKey;
 pub use producer::ProducerAppend;
 pub use schema::{COLUMN_COUNT, ColumnId, ColumnKind, EventType, TimestampMicros};
-pub use segment::{BlockMeta, ColumnData, ReadContext, SegmentReader};
+pub use segment::{BlockMeta, ColumnData, MAX_STREAMED_INTS, ReadContext, SegmentReader};
 pub use snapshot::{ScanFilter, ScanUnit, Snapshot};
 pub use store::{AppendOutcome, LatencyHistograms, Store, StoreOptions, StoreStats};

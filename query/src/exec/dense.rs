@@ -8,11 +8,16 @@
 //! count and the wrapping sum of each summed argument side by side (one pass over the rows,
 //! one cache line per row), for each segment dictionary met (kept alive, so its address is
 //! never reused while its totals wait). The WHERE mask is applied branch-free
-//! (a row outside it adds 0), so no selection is built either. Only when the worker's table is
-//! merged or finished, or more than [`MAX_DICTS`] dictionaries are pending, are the codes with
-//! at least one row looked up by value ([`super::group::GroupTable`]'s `group`) and their
-//! totals added to the ordinary states: once per (worker, dictionary) and code met, whatever
-//! the number of blocks.
+//! (a row outside it adds 0), so no selection is built either. A segment block whose WHERE
+//! clause holds for every row does not even decode into a unit: its key codes and summed
+//! integer columns stream 64 rows at a time from their encoded blocks into the totals
+//! ([`DenseCodes::add_streamed`], `SegmentReader::stream_codes_with_ints`).
+//!
+//! When worker tables merge, the totals of one dictionary add up cell by cell
+//! ([`DenseCodes::absorb`]); only when the merged table is finished, or a worker has more than
+//! [`MAX_DICTS`] dictionaries pending, are the codes with at least one row looked up by value
+//! ([`super::group::GroupTable`]'s `group`) and their totals added to the ordinary states:
+//! once per dictionary and code met, whatever the number of blocks and workers.
 //!
 //! A code with no selected row creates no group, as in the general path; memtable chunks
 //! (with chunk-local dictionaries) take the same path. A unit that selects few rows for the
@@ -21,7 +26,10 @@
 
 use std::sync::Arc;
 
-use adstore_storage::{ColumnData, ColumnId, ColumnKind, StringColumn};
+use adstore_storage::codec::bitpack::BLOCK_LEN;
+use adstore_storage::{
+    ColumnData, ColumnId, ColumnKind, MAX_STREAMED_INTS, ReadContext, SegmentReader, StringColumn,
+};
 
 use super::accum::AggState;
 use super::predicate::PredCache;
@@ -39,8 +47,8 @@ pub const MAX_DICTS: usize = 16;
 pub struct DenseCodes<'p> {
     /// The key column.
     key: ColumnId,
-    /// Per aggregate of the plan: `None` counts rows, `Some(arg)` sums `arg`.
-    aggs: Vec<Option<&'p TExpr>>,
+    /// Per aggregate of the plan: `None` counts rows, `Some(k)` sums `args[k]`.
+    aggs: Vec<Option<usize>>,
     /// The distinct summed arguments (several sums of one argument share their totals).
     args: Vec<&'p TExpr>,
     /// The dictionaries met since the last flush, with their totals.
@@ -109,10 +117,14 @@ impl<'p> DenseCodes<'p> {
                 (AggFunc::Count, _) => slots.push(None),
                 (AggFunc::Sum, AggState::SumInt(_)) => {
                     let arg = agg.arg.as_ref()?;
-                    if !args.contains(&arg) {
-                        args.push(arg);
-                    }
-                    slots.push(Some(arg));
+                    let k = match args.iter().position(|a| *a == arg) {
+                        Some(k) => k,
+                        None => {
+                            args.push(arg);
+                            args.len() - 1
+                        }
+                    };
+                    slots.push(Some(k));
                 }
                 _ => return None,
             }
@@ -123,6 +135,73 @@ impl<'p> DenseCodes<'p> {
             args,
             pending: Vec::new(),
         })
+    }
+
+    /// The key column.
+    pub fn key(&self) -> ColumnId {
+        self.key
+    }
+
+    /// The summed arguments as integer columns, when each is one (and few enough) so that
+    /// segment blocks can stream into the totals ([`DenseCodes::add_streamed`]).
+    fn streamed_columns(&self) -> Option<Vec<ColumnId>> {
+        if self.args.len() > MAX_STREAMED_INTS {
+            return None;
+        }
+        self.args
+            .iter()
+            .map(|a| match a.node {
+                Node::Column(c) if c.kind() == ColumnKind::I64 => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether segment blocks may stream into the totals.
+    pub fn streams(&self) -> bool {
+        self.streamed_columns().is_some()
+    }
+
+    /// Adds every row of block `block` of `segment`, whose key dictionary is `dict`, decoding
+    /// the key's codes and the summed columns 64 rows at a time straight into the totals:
+    /// no column is materialized, no mask applies. False (nothing added) when the block's
+    /// encodings do not stream; the caller then decodes it.
+    pub fn add_streamed(
+        &mut self,
+        segment: &SegmentReader,
+        block: u32,
+        dict: &Arc<StringColumn>,
+        ctx: &mut ReadContext,
+    ) -> Result<bool> {
+        let Some(columns) = self.streamed_columns() else {
+            return Ok(false);
+        };
+        let at = self.totals_at(dict);
+        let cells = &mut self.pending[at].cells;
+        // The reader checks every code below the dictionary's length, and `cells` holds
+        // `1 + columns.len()` cells for each code of it.
+        Ok(
+            segment.stream_codes_with_ints(
+                block,
+                self.key,
+                &columns,
+                ctx,
+                |n, codes, values| {
+                    accumulate_chunk(cells, &codes[..n], values, n);
+                },
+            )?,
+        )
+    }
+
+    /// The index of `dict`'s totals in `pending`, added when new.
+    fn totals_at(&mut self, dict: &Arc<StringColumn>) -> usize {
+        match self.pending.iter().position(|d| Arc::ptr_eq(&d.dict, dict)) {
+            Some(i) => i,
+            None => {
+                self.pending.push(DictTotals::new(dict, self.args.len()));
+                self.pending.len() - 1
+            }
+        }
     }
 
     /// Whether totals for `dict` are pending.
@@ -163,13 +242,7 @@ impl<'p> DenseCodes<'p> {
                 }
             }
         }
-        let at = match self.pending.iter().position(|d| Arc::ptr_eq(&d.dict, dict)) {
-            Some(i) => i,
-            None => {
-                self.pending.push(DictTotals::new(dict, self.args.len()));
-                self.pending.len() - 1
-            }
-        };
+        let at = self.totals_at(dict);
         let totals = &mut self.pending[at];
         if !all_below(codes, totals.codes())
             || values.iter().any(|v| v.len() != codes.len())
@@ -185,6 +258,27 @@ impl<'p> DenseCodes<'p> {
             Some(m) => accumulate(cells, codes, &values, |r| -i64::from(m[r])),
         }
         Ok(())
+    }
+
+    /// Adds another worker's pending totals to these: cell by cell where both hold totals of
+    /// one dictionary, by taking them over where only `other` does. The merge of worker
+    /// tables calls this before either turns its totals into groups, so each (dictionary,
+    /// code) becomes a group once per query, not once per worker and then again in the merge.
+    pub fn absorb(&mut self, other: &mut DenseCodes<'_>) {
+        for theirs in other.pending.drain(..) {
+            match self
+                .pending
+                .iter_mut()
+                .find(|mine| Arc::ptr_eq(&mine.dict, &theirs.dict))
+            {
+                Some(mine) => {
+                    for (a, b) in mine.cells.iter_mut().zip(&theirs.cells) {
+                        *a = a.wrapping_add(*b);
+                    }
+                }
+                None => self.pending.push(theirs),
+            }
+        }
     }
 
     /// The pending totals, leaving none.
@@ -205,23 +299,30 @@ impl<'p> DenseCodes<'p> {
         let mut heads: Vec<usize> = pending.iter().map(|t| next_met(t, 0)).collect();
         let mut hits: Vec<(usize, usize)> = Vec::with_capacity(pending.len());
         loop {
+            // One comparison per head finds the least value and the heads that hold it.
             let mut least: Option<&str> = None;
-            for (t, &c) in pending.iter().zip(&heads) {
-                if c < t.codes() {
-                    let v = t.dict.get(c);
-                    if least.is_none_or(|l| v < l) {
+            hits.clear();
+            for (d, (t, &c)) in pending.iter().zip(&heads).enumerate() {
+                if c >= t.codes() {
+                    continue;
+                }
+                let v = t.dict.get(c);
+                match least.map(|l| v.cmp(l)) {
+                    Some(std::cmp::Ordering::Greater) => {}
+                    Some(std::cmp::Ordering::Equal) => hits.push((d, c)),
+                    Some(std::cmp::Ordering::Less) | None => {
                         least = Some(v);
+                        hits.clear();
+                        hits.push((d, c));
                     }
                 }
             }
             let Some(value) = least else {
                 return;
             };
-            hits.clear();
-            for (d, (t, c)) in pending.iter().zip(heads.iter_mut()).enumerate() {
-                if *c < t.codes() && t.dict.get(*c) == value {
-                    hits.push((d, *c));
-                    *c = next_met(t, *c + 1);
+            for &(d, c) in &hits {
+                if let (Some(h), Some(t)) = (heads.get_mut(d), pending.get(d)) {
+                    *h = next_met(t, c + 1);
                 }
             }
             f(value, &hits);
@@ -237,15 +338,44 @@ impl<'p> DenseCodes<'p> {
                         *v += t.rows(code);
                     }
                 }
-                (AggState::SumInt(v), Some(arg)) => {
-                    let k = self.args.iter().position(|a| a == arg);
-                    let s = k.and_then(|k| t.sum(k, code));
-                    if let (Some(v), Some(s)) = (v.get_mut(g), s) {
+                (AggState::SumInt(v), Some(k)) => {
+                    if let (Some(v), Some(s)) = (v.get_mut(g), t.sum(*k, code)) {
                         *v = v.wrapping_add(s);
                     }
                 }
                 // `new` admits only counts and integer sums.
                 _ => {}
+            }
+        }
+    }
+}
+
+/// Adds a streamed chunk of `n` rows to the cells, as [`accumulate`] does for a unit with no
+/// mask: `codes` (checked below the dictionary's length) and, per summed argument, the
+/// chunk's values in its first `n` slots.
+#[inline(always)]
+fn accumulate_chunk(cells: &mut [i64], codes: &[i64], values: &[[i64; BLOCK_LEN]], n: usize) {
+    let stride = 1 + values.len();
+    match values {
+        [] => {
+            for &c in codes {
+                cells[c as usize] += 1;
+            }
+        }
+        [x] => {
+            for (&c, &x) in codes.iter().zip(&x[..n]) {
+                let cell = &mut cells[c as usize * 2..c as usize * 2 + 2];
+                cell[0] += 1;
+                cell[1] = cell[1].wrapping_add(x);
+            }
+        }
+        xs => {
+            for (r, &c) in codes.iter().enumerate() {
+                let cell = &mut cells[c as usize * stride..(c as usize + 1) * stride];
+                cell[0] += 1;
+                for (s, x) in cell[1..].iter_mut().zip(xs) {
+                    *s = s.wrapping_add(x[r]);
+                }
             }
         }
     }

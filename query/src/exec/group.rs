@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use adstore_storage::{ColumnData, ReadContext, StringColumn};
+use adstore_storage::{ColumnData, ReadContext, ScanUnit, StringColumn};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::Partial;
@@ -333,6 +333,10 @@ impl<'p> GroupTable<'p> {
 
     /// Merges another worker's table into this one.
     pub fn merge(&mut self, mut other: GroupTable<'_>) {
+        // Per-code totals add up before any becomes a group (the tables share their plan).
+        if let (Some(mine), Some(theirs)) = (&mut self.dense, &mut other.dense) {
+            mine.absorb(theirs);
+        }
         other.flush_dense();
         other.by_code.fold(&mut other.states);
         let keys = std::mem::take(&mut other.group_keys);
@@ -491,12 +495,29 @@ impl Partial for GroupTable<'_> {
         GroupTable::add_summary(self, stats, ctx)
     }
 
-    fn enough(&self, _produced: u64) -> bool {
-        false
+    fn add_streamed(&mut self, unit: &ScanUnit, ctx: &mut ReadContext) -> Result<bool> {
+        let (Some(dense), ScanUnit::Block { segment, block }) = (&self.dense, unit) else {
+            return Ok(false);
+        };
+        if !dense.streams() {
+            return Ok(false);
+        }
+        let dict = segment.dictionary(dense.key(), ctx)?;
+        // The same choice as `add_unit`'s, every row being selected.
+        if !dense.is_pending(&dict) && unit.rows().saturating_mul(DENSE_MIN_FILL) < dict.len() {
+            return Ok(false);
+        }
+        if dense.is_full_for(&dict) {
+            self.flush_dense();
+        }
+        match &mut self.dense {
+            Some(dense) => dense.add_streamed(segment, *block, &dict, ctx),
+            None => Ok(false),
+        }
     }
 
-    fn end_scan(&mut self) {
-        self.flush_dense();
+    fn enough(&self, _produced: u64) -> bool {
+        false
     }
 }
 

@@ -25,8 +25,8 @@
 //! ([`bycode`]); counts and integer sums fold each run of rows of one group in registers (rows
 //! are sorted by campaign and time, so runs are long), or row by row when groups change often
 //! ([`accum`]); grouped by one dictionary column, they are kept per code of each segment
-//! dictionary and turned into groups once per worker and key value ([`dense`]), at
-//! `Partial::end_scan`, still on the worker's thread.
+//! dictionary, added up across workers by dictionary when their tables merge, and turned into
+//! groups once per query and key value ([`dense`]).
 //!
 //! - `scan`: the workers' loop over the units, and what each unit reads.
 //! - [`meta`]: blocks decided, or answered, by their statistics.
@@ -56,7 +56,7 @@ pub mod vector;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use adstore_storage::{ReadContext, Snapshot};
+use adstore_storage::{ReadContext, ScanUnit, Snapshot};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
@@ -239,10 +239,12 @@ pub(crate) trait Partial: Send {
     ) -> Result<bool> {
         Ok(false)
     }
+    /// Folds in a whole segment block whose WHERE clause holds for every row straight from its
+    /// encoded columns, without decoding them into a unit first (per-code totals,
+    /// [`dense`]); false (nothing changed) when that path does not apply.
+    fn add_streamed(&mut self, _unit: &ScanUnit, _ctx: &mut ReadContext) -> Result<bool> {
+        Ok(false)
+    }
     /// Whether the scan may stop once `produced` rows exist (row selection without ORDER BY).
     fn enough(&self, produced: u64) -> bool;
-    /// Called by the worker once it has taken its last unit: work that would otherwise fall
-    /// to the serial merge (turning pending per-code totals into groups) happens here, on
-    /// every worker at once.
-    fn end_scan(&mut self) {}
 }

@@ -92,7 +92,6 @@ fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
             scan_unit(scan, unit, i, &mut partial, &mut ctx, &mut cache)?;
         }
     }
-    partial.end_scan();
     Ok(partial)
 }
 
@@ -147,6 +146,11 @@ fn read_unit<P: Partial>(
             }
             if partial.add_summary(&stats, ctx)? {
                 scan.from_statistics.fetch_add(1, Ordering::Relaxed);
+                return Ok(None);
+            }
+            if partial.add_streamed(unit, ctx)? {
+                scan.scanned.fetch_add(1, Ordering::Relaxed);
+                scan.rows.fetch_add(unit.rows() as u64, Ordering::Relaxed);
                 return Ok(None);
             }
             // Every row matches: no WHERE column to decode, no mask.

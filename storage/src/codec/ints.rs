@@ -447,7 +447,10 @@ fn decode_blocks(input: &[u8], rows: usize, out: &mut impl IntSink) -> Result<us
 }
 
 /// Reads the one width of a single-width encoding; `None` for a per-block one.
-fn read_single_width(cur: &mut Cursor<'_>, single: bool) -> Result<Option<u8>, CodecError> {
+pub(super) fn read_single_width(
+    cur: &mut Cursor<'_>,
+    single: bool,
+) -> Result<Option<u8>, CodecError> {
     if !single {
         return Ok(None);
     }
@@ -460,7 +463,7 @@ fn read_single_width(cur: &mut Cursor<'_>, single: bool) -> Result<Option<u8>, C
 
 /// Unpacks the next block of `n` values, at `width` or at the width byte that opens the block.
 /// Returns the width.
-fn unpack_next(
+pub(super) fn unpack_next(
     cur: &mut Cursor<'_>,
     width: Option<u8>,
     n: usize,

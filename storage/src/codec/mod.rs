@@ -27,6 +27,7 @@
 
 pub mod bitpack;
 pub mod bools;
+pub mod chunks;
 pub mod codes;
 pub mod compress;
 mod cursor;

@@ -18,6 +18,8 @@ use super::format::{
 };
 use crate::batch::{EventBatch, StringColumn};
 use crate::bloom::BloomFilter;
+use crate::codec::bitpack::BLOCK_LEN;
+use crate::codec::chunks::{CodeChunks, IntChunks};
 use crate::codec::compress::{BlockDecompressor, Compression};
 use crate::codec::{CodecError, bools, codes, ints, strings};
 use crate::error::{Error, IoContext, Result};
@@ -80,7 +82,13 @@ pub struct ReadContext {
     spare_i64: Vec<Vec<i64>>,
     /// Dictionary-code columns handed back by [`ReadContext::recycle`].
     spare_u32: Vec<Vec<u32>>,
+    /// Decompressed payloads of the blocks [`SegmentReader::stream_codes_with_ints`] reads
+    /// together, one buffer per column.
+    streams: Vec<Vec<u8>>,
 }
+
+/// Most integer columns [`SegmentReader::stream_codes_with_ints`] streams beside the codes.
+pub const MAX_STREAMED_INTS: usize = 4;
 
 /// Most buffers of each kind a [`ReadContext`] keeps for reuse: more than the columns of one
 /// unit, so a scan that hands back each unit's columns allocates none after its first unit.
@@ -99,6 +107,7 @@ impl ReadContext {
             raw: Vec::new(),
             spare_i64: Vec::new(),
             spare_u32: Vec::new(),
+            streams: Vec::new(),
         })
     }
 
@@ -449,6 +458,99 @@ impl SegmentReader {
         decoded.map_err(|e| self.codec(&what, e))
     }
 
+    /// Streams block `b` of the dictionary column `key` and of the integer columns `ints`
+    /// together, [`BLOCK_LEN`] rows at a time, without materializing a column: `f(n, codes,
+    /// values)` gets the chunk's codes (each checked below the dictionary's length) and, for
+    /// each of `ints` in order, its values; the first `n` slots of each hold the chunk. Every
+    /// block's CRC is checked before the first call, and each block must be consumed exactly,
+    /// as [`Self::read_block`] requires.
+    ///
+    /// `Ok(false)`, without calling `f`, when the blocks do not stream (an integer block in a
+    /// delta encoding, a column of another kind, more than [`MAX_STREAMED_INTS`] columns): the
+    /// caller reads them with [`Self::read_block`] instead.
+    pub fn stream_codes_with_ints(
+        &self,
+        b: u32,
+        key: ColumnId,
+        ints: &[ColumnId],
+        ctx: &mut ReadContext,
+        mut f: impl FnMut(usize, &[i64; BLOCK_LEN], &[[i64; BLOCK_LEN]]),
+    ) -> Result<bool> {
+        if key.kind() != ColumnKind::DictString
+            || ints.len() > MAX_STREAMED_INTS
+            || ints.iter().any(|c| c.kind() != ColumnKind::I64)
+        {
+            return Ok(false);
+        }
+        let rows = self.footer.rows_in_block(b);
+        let dict_len = self.dictionary(key, ctx)?.len();
+        let tagged = self.footer.format_version >= 3;
+        let ReadContext {
+            decompressor,
+            streams,
+            ..
+        } = ctx;
+        if streams.len() <= ints.len() {
+            streams.resize_with(ints.len() + 1, Vec::new);
+        }
+        let (key_buf, int_bufs) = streams.split_at_mut(1);
+        let key_meta = *self.block_meta(key, b);
+        let key_what = Named::Block(key, b);
+        let key_bytes = self.payload(
+            key_meta.offset,
+            key_meta.len,
+            &key_what,
+            decompressor,
+            &mut key_buf[0],
+        )?;
+        let Some(mut key_chunks) = CodeChunks::new(key_bytes, rows, dict_len, tagged)
+            .map_err(|e| self.codec(&key_what, e))?
+        else {
+            return Ok(false);
+        };
+        let mut readers: [Option<(IntChunks<'_>, usize, ColumnId)>; MAX_STREAMED_INTS] =
+            std::array::from_fn(|_| None);
+        for ((&col, buf), slot) in ints.iter().zip(int_bufs).zip(&mut readers) {
+            let meta = *self.block_meta(col, b);
+            let what = Named::Block(col, b);
+            let bytes = self.payload(meta.offset, meta.len, &what, decompressor, buf)?;
+            match IntChunks::new(bytes, rows).map_err(|e| self.codec(&what, e))? {
+                Some(c) => *slot = Some((c, bytes.len(), col)),
+                None => return Ok(false),
+            }
+        }
+        let readers = &mut readers[..ints.len()];
+        let mut codes = [0i64; BLOCK_LEN];
+        let mut values = [[0i64; BLOCK_LEN]; MAX_STREAMED_INTS];
+        loop {
+            let n = key_chunks
+                .next_into(&mut codes)
+                .map_err(|e| self.codec(&key_what, e))?;
+            if n == 0 {
+                break;
+            }
+            for (reader, out) in readers.iter_mut().zip(&mut values) {
+                if let Some((c, _, col)) = reader {
+                    c.next_into(out)
+                        .map_err(|e| self.codec(&Named::Block(*col, b), e))?;
+                }
+            }
+            f(n, &codes, &values[..ints.len()]);
+        }
+        key_chunks
+            .finish()
+            .and_then(|used| check_len(used, key_bytes.len()))
+            .map_err(|e| self.codec(&key_what, e))?;
+        for reader in readers {
+            if let Some((c, len, col)) = reader.take() {
+                c.finish()
+                    .and_then(|used| check_len(used, len))
+                    .map_err(|e| self.codec(&Named::Block(col, b), e))?;
+            }
+        }
+        Ok(true)
+    }
+
     /// The event ids of the rows `sel` (ascending) of block `b`, in a column of the block's full
     /// length whose other rows are empty strings. Only the sorted-key blocks holding those ids
     /// are decoded (unless the whole sorted key set is already decoded): for a selective query
@@ -769,6 +871,19 @@ impl SegmentReader {
     where
         Self: 'c,
     {
+        self.payload(offset, len, what, &mut ctx.decompressor, &mut ctx.raw)
+    }
+
+    /// [`Self::block_bytes`] with the decompressor and the buffer a compressed payload is
+    /// decompressed into given separately, so that several blocks can be held at once.
+    fn payload<'c>(
+        &'c self,
+        offset: u64,
+        len: u32,
+        what: &dyn std::fmt::Display,
+        decompressor: &mut BlockDecompressor,
+        buf: &'c mut Vec<u8>,
+    ) -> Result<&'c [u8]> {
         let corrupt = |reason: String| Error::Corrupt {
             path: self.path.clone(),
             offset: Some(offset),
@@ -818,10 +933,10 @@ impl SegmentReader {
             }
             return Ok(payload);
         }
-        ctx.decompressor
-            .decompress(compression, payload, raw_len, &mut ctx.raw)
+        decompressor
+            .decompress(compression, payload, raw_len, buf)
             .map_err(|e| self.codec(what, e))?;
-        Ok(&ctx.raw)
+        Ok(buf)
     }
 
     fn codec(&self, what: &dyn std::fmt::Display, source: CodecError) -> Error {
