@@ -27,6 +27,7 @@
 use std::sync::Arc;
 
 use adstore_storage::codec::bitpack::BLOCK_LEN;
+use adstore_storage::codec::ints::first_outside;
 use adstore_storage::{
     ColumnData, ColumnId, ColumnKind, MAX_STREAMED_INTS, ReadContext, SegmentReader, StringColumn,
 };
@@ -244,7 +245,7 @@ impl<'p> DenseCodes<'p> {
         }
         let at = self.totals_at(dict);
         let totals = &mut self.pending[at];
-        if !all_below(codes, totals.codes())
+        if first_outside(codes, totals.codes() as u64).is_some()
             || values.iter().any(|v| v.len() != codes.len())
             || mask.is_some_and(|m| m.len() != codes.len())
         {
@@ -379,20 +380,6 @@ fn accumulate_chunk(cells: &mut [i64], codes: &[i64], values: &[[i64; BLOCK_LEN]
             }
         }
     }
-}
-
-/// Whether every code is below `len`: for codes and lengths below 2^32, `code - len` is
-/// negative exactly when `code < len`, so the AND of the differences keeps its sign bit only if
-/// every code is below. Branch-free, in operations plain SSE2 vectorizes (it has no unsigned
-/// 32-bit max).
-fn all_below(codes: &[u32], len: usize) -> bool {
-    let Ok(len) = i64::try_from(len) else {
-        return true;
-    };
-    codes
-        .iter()
-        .fold(-1i64, |below, &c| below & i64::from(c).wrapping_sub(len))
-        < 0
 }
 
 /// Adds each row `r` of `codes` to its code's cells (`1 + values.len()` per code, as

@@ -251,28 +251,14 @@ fn widen<const N: usize>(src: &[[u8; N]], dst: &mut [i64; BLOCK_LEN], f: impl Fn
     }
 }
 
-/// Checks that every code is in `0..dict_len`, in one branch-free pass of operations plain
-/// SSE2 vectorizes: `high` collects bits at and above 2^32 (negative values included); below
-/// 2^32, `c - dict_len` is negative exactly when `c < dict_len`, so `below` keeps its sign
-/// bit only if every code is below.
+/// Checks that every code is in `0..dict_len`.
 #[inline]
 fn check_codes(codes: &[i64], dict_len: usize) -> Result<(), CodecError> {
-    let len = i64::try_from(dict_len).unwrap_or(i64::MAX);
-    let (mut high, mut below) = (0u64, -1i64);
-    for &c in codes {
-        high |= c.cast_unsigned() >> 32;
-        below &= c.wrapping_sub(len);
+    match ints::first_outside(codes, dict_len as u64) {
+        None => Ok(()),
+        Some(bad) => Err(CodecError::CodeOutOfRange {
+            code: u32::try_from(bad).unwrap_or(u32::MAX),
+            dict_len,
+        }),
     }
-    if high == 0 && below < 0 {
-        return Ok(());
-    }
-    let bad = codes
-        .iter()
-        .copied()
-        .find(|&c| usize::try_from(c).map_or(true, |c| c >= dict_len))
-        .unwrap_or_default();
-    Err(CodecError::CodeOutOfRange {
-        code: u32::try_from(bad).unwrap_or(u32::MAX),
-        dict_len,
-    })
 }

@@ -124,6 +124,29 @@ pub fn decode_u32_below(
     )
 }
 
+/// The first of `values` outside `0..limit` (`limit` at most 2^32), if any: one branch-free
+/// pass of operations plain SSE2 vectorizes (it has no 64-bit compare and no unsigned max:
+/// a `max` compiles to shuffles), then a search only when a value is out. `high` collects bits
+/// at and above 2^32 (negative values included); below 2^32, `v - limit` is negative exactly
+/// when `v < limit`, so `below` keeps its sign bit only if every value is below.
+#[inline]
+pub fn first_outside<T: Copy + Into<i64>>(values: &[T], limit: u64) -> Option<i64> {
+    let limit = limit.min(1 << 32).cast_signed();
+    let (mut high, mut below) = (0u64, -1i64);
+    for &v in values {
+        let v: i64 = v.into();
+        high |= v.cast_unsigned() >> 32;
+        below &= v.wrapping_sub(limit);
+    }
+    if high == 0 && below < 0 {
+        return None;
+    }
+    values
+        .iter()
+        .map(|&v| v.into())
+        .find(|&v| v < 0 || v >= limit)
+}
+
 /// Where decoded values go: a column of `i64`, or of `u32` checked for range.
 trait IntSink {
     /// Values held.
@@ -202,25 +225,14 @@ impl IntSink for U32Below<'_> {
     }
     #[inline]
     fn put(&mut self, vals: &[i64]) -> Result<(), CodecError> {
-        // One branch-free pass narrows and checks, with operations plain SSE2 vectorizes (no
-        // 64-bit compare or max): `high` collects bits above 32 (negative values included);
-        // for values below 2^32, `v - limit` is negative exactly when `v < limit`, so `below`
-        // keeps its sign bit only if every value is below the limit. Only a bad block searches.
+        if let Some(bad) = first_outside(vals, self.limit) {
+            return Err(CodecError::ValueOutOfRange(bad));
+        }
         let mut narrow = [0u32; BLOCK_LEN];
-        let (mut high, mut below) = (0u64, -1i64);
-        let limit = self.limit.cast_signed();
         for (n, &v) in narrow.iter_mut().zip(vals) {
-            high |= v.cast_unsigned() >> 32;
-            below &= v.wrapping_sub(limit);
-            #[expect(clippy::cast_possible_truncation, reason = "checked below")]
+            #[expect(clippy::cast_possible_truncation, reason = "checked above")]
             let v32 = v as u32;
             *n = v32;
-        }
-        if high != 0 || below >= 0 {
-            let bad = vals.iter().find(|&&v| v.cast_unsigned() >= self.limit);
-            return Err(CodecError::ValueOutOfRange(
-                bad.copied().unwrap_or_default(),
-            ));
         }
         self.out
             .extend_from_slice(&narrow[..vals.len().min(BLOCK_LEN)]);
