@@ -54,6 +54,9 @@ pub struct DenseCodes<'p> {
     args: Vec<&'p TExpr>,
     /// The dictionaries met since the last flush, with their totals.
     pending: Vec<DictTotals>,
+    /// The summed arguments as integer columns, when each is one (and few enough) so that
+    /// segment blocks can stream into the totals ([`DenseCodes::add_streamed`]).
+    streamed: Option<Vec<ColumnId>>,
 }
 
 /// The totals of the rows whose key is a code of `dict`.
@@ -130,11 +133,22 @@ impl<'p> DenseCodes<'p> {
                 _ => return None,
             }
         }
+        let streamed = (args.len() <= MAX_STREAMED_INTS)
+            .then(|| {
+                args.iter()
+                    .map(|a| match a.node {
+                        Node::Column(c) if c.kind() == ColumnKind::I64 => Some(c),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .flatten();
         Some(DenseCodes {
             key: col,
             aggs: slots,
             args,
             pending: Vec::new(),
+            streamed,
         })
     }
 
@@ -143,24 +157,9 @@ impl<'p> DenseCodes<'p> {
         self.key
     }
 
-    /// The summed arguments as integer columns, when each is one (and few enough) so that
-    /// segment blocks can stream into the totals ([`DenseCodes::add_streamed`]).
-    fn streamed_columns(&self) -> Option<Vec<ColumnId>> {
-        if self.args.len() > MAX_STREAMED_INTS {
-            return None;
-        }
-        self.args
-            .iter()
-            .map(|a| match a.node {
-                Node::Column(c) if c.kind() == ColumnKind::I64 => Some(c),
-                _ => None,
-            })
-            .collect()
-    }
-
     /// Whether segment blocks may stream into the totals.
     pub fn streams(&self) -> bool {
-        self.streamed_columns().is_some()
+        self.streamed.is_some()
     }
 
     /// Adds every row of block `block` of `segment`, whose key dictionary is `dict`, decoding
@@ -174,23 +173,17 @@ impl<'p> DenseCodes<'p> {
         dict: &Arc<StringColumn>,
         ctx: &mut ReadContext,
     ) -> Result<bool> {
-        let Some(columns) = self.streamed_columns() else {
+        let at = self.totals_at(dict);
+        let (Some(columns), Some(totals)) = (&self.streamed, self.pending.get_mut(at)) else {
             return Ok(false);
         };
-        let at = self.totals_at(dict);
-        let cells = &mut self.pending[at].cells;
+        let cells = &mut totals.cells;
         // The reader checks every code below the dictionary's length, and `cells` holds
         // `1 + columns.len()` cells for each code of it.
         Ok(
-            segment.stream_codes_with_ints(
-                block,
-                self.key,
-                &columns,
-                ctx,
-                |n, codes, values| {
-                    accumulate_chunk(cells, &codes[..n], values, n);
-                },
-            )?,
+            segment.stream_codes_with_ints(block, self.key, columns, ctx, |n, codes, values| {
+                accumulate_chunk(cells, &codes[..n], values, n);
+            })?,
         )
     }
 

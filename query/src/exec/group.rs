@@ -313,6 +313,23 @@ impl<'p> GroupTable<'p> {
         Ok(true)
     }
 
+    /// Whether a unit selecting `selected` rows whose key dictionary is `dict` goes to the
+    /// per-code totals ([`super::dense`]), making room for its dictionary when too many are
+    /// pending. Per-code totals pay for a dictionary-sized table: a unit selecting few rows of
+    /// a dictionary not yet pending takes the general path (both add to the same states).
+    fn dense_takes(&mut self, dict: &Arc<StringColumn>, selected: usize) -> bool {
+        let Some(dense) = &self.dense else {
+            return false;
+        };
+        if !dense.is_pending(dict) && selected.saturating_mul(DENSE_MIN_FILL) < dict.len() {
+            return false;
+        }
+        if dense.is_full_for(dict) {
+            self.flush_dense();
+        }
+        true
+    }
+
     /// Turns the pending per-code totals ([`super::dense`]) into groups and adds them to the
     /// states.
     fn flush_dense(&mut self) {
@@ -451,14 +468,9 @@ impl Partial for GroupTable<'_> {
         _index: usize,
     ) -> Result<usize> {
         if let Some(dense) = &self.dense {
-            let (_, dict) = dense.key_codes(u)?;
-            // Per-code totals pay for a dictionary-sized table; a unit selecting few rows of a
-            // dictionary not yet pending takes the general path (both add to the same states).
+            let dict = Arc::clone(dense.key_codes(u)?.1);
             let selected = mask.map_or(u.rows(), super::bycode::count_true);
-            if dense.is_pending(dict) || selected.saturating_mul(DENSE_MIN_FILL) >= dict.len() {
-                if dense.is_full_for(dict) {
-                    self.flush_dense();
-                }
+            if self.dense_takes(&dict, selected) {
                 if let Some(dense) = &mut self.dense {
                     dense.add(u, mask, cache)?;
                 }
@@ -503,12 +515,8 @@ impl Partial for GroupTable<'_> {
             return Ok(false);
         }
         let dict = segment.dictionary(dense.key(), ctx)?;
-        // The same choice as `add_unit`'s, every row being selected.
-        if !dense.is_pending(&dict) && unit.rows().saturating_mul(DENSE_MIN_FILL) < dict.len() {
+        if !self.dense_takes(&dict, unit.rows()) {
             return Ok(false);
-        }
-        if dense.is_full_for(&dict) {
-            self.flush_dense();
         }
         match &mut self.dense {
             Some(dense) => dense.add_streamed(segment, *block, &dict, ctx),

@@ -463,7 +463,8 @@ impl SegmentReader {
     /// values)` gets the chunk's codes (each checked below the dictionary's length) and, for
     /// each of `ints` in order, its values; the first `n` slots of each hold the chunk. Every
     /// block's CRC is checked before the first call, and each block must be consumed exactly,
-    /// as [`Self::read_block`] requires.
+    /// as [`Self::read_block`] requires; a block found malformed after some chunks were handed
+    /// over is still an error, so whatever `f` folded must be dropped with the query.
     ///
     /// `Ok(false)`, without calling `f`, when the blocks do not stream (an integer block in a
     /// delta encoding, a column of another kind, more than [`MAX_STREAMED_INTS`] columns): the
