@@ -19,7 +19,7 @@ use adstore_storage::Event;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use common::{check, random_events, store_with};
+use common::{DAY0, check, random_events, store_with};
 
 /// `parts` slices of random events, the `i`-th with sites drawn from its own window of names
 /// (overlapping the next one's, so most names are in several dictionaries under different
@@ -178,6 +178,47 @@ fn distinct_counts_per_group_spread_over_segments() {
     ] {
         for threads in [1, 2, 3] {
             check(sql, &snapshot, &events, threads);
+        }
+    }
+}
+
+#[test]
+fn a_top_k_by_count_over_many_values_makes_groups_only_for_those_that_can_place() {
+    let mut rng = StdRng::seed_from_u64(77);
+    // 100 sites with skewed counts and many ties: a LIMIT of a few, ordered by the row count
+    // first, keeps fewer than a quarter of them, so only the values whose count can place
+    // (ties at the limit kept) become groups; the second key and OFFSET then decide. Blocks
+    // of 64 rows select enough of a segment's dictionary for every unit to take the per-code
+    // path, and one campaign over one day makes one segment per part (fewer dictionaries than
+    // a worker keeps pending), so no other group exists when the totals are ranked.
+    let mut events = random_events(&mut rng, 3000, "topk");
+    for e in &mut events {
+        let r: f64 = rng.random();
+        e.site = format!("t{:03}", (r * r * 100.0) as u32);
+        e.campaign_id = "cmp-1".into();
+        e.ts = DAY0 + (e.ts - DAY0) % 86_400_000_000;
+    }
+    let parts: Vec<&[Event]> = events.chunks(1000).collect();
+    let (_dir, store) = store_with(&parts, 64);
+    let snapshot = store.snapshot();
+    for w in [
+        "",
+        " WHERE event_type = 'impression'",
+        " WHERE cost_micros > 2500000",
+    ] {
+        for tail in [
+            "ORDER BY n DESC, site LIMIT 7",
+            "ORDER BY n, site LIMIT 3",
+            "ORDER BY n DESC, site LIMIT 2 OFFSET 3",
+            "ORDER BY n DESC, s DESC, site LIMIT 10",
+            "ORDER BY s DESC, site LIMIT 5",
+        ] {
+            let sql = format!(
+                "SELECT site, count() AS n, sum(cost_micros) AS s FROM events{w} GROUP BY site {tail}"
+            );
+            for threads in [1, 2, 3] {
+                check(&sql, &snapshot, &events, threads);
+            }
         }
     }
 }

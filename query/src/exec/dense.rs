@@ -282,8 +282,9 @@ impl<'p> DenseCodes<'p> {
 
     /// Calls `f(value, hits)` once per distinct key value with rows in `pending`, `hits` being
     /// the (dictionary index, code) pairs of that value: a merge of the sorted dictionaries, so
-    /// a value met in several segments is looked up once. (With an unsorted dictionary a value
-    /// may come more than once, which costs a look-up, not a wrong total.)
+    /// a value met in several segments is looked up once. Segment dictionaries are sorted and
+    /// distinct (the reader checks it) and so are memtable chunks' (built so), so each value
+    /// comes exactly once: the ranked flush of a top-k counts on it.
     pub fn for_each_value(pending: &[DictTotals], mut f: impl FnMut(&str, &[(usize, usize)])) {
         let next_met = |t: &DictTotals, from: usize| {
             (from..t.codes())
@@ -321,6 +322,19 @@ impl<'p> DenseCodes<'p> {
             }
             f(value, &hits);
         }
+    }
+
+    /// Whether aggregate `i` of the plan counts rows.
+    pub fn counts_rows(&self, i: usize) -> bool {
+        matches!(self.aggs.get(i), Some(None))
+    }
+
+    /// The rows of one key value: the sum over its `hits` (as [`Self::for_each_value`] gives
+    /// them) of each code's selected rows.
+    pub fn rows_of(pending: &[DictTotals], hits: &[(usize, usize)]) -> u64 {
+        hits.iter()
+            .filter_map(|&(d, code)| pending.get(d).map(|t| t.rows(code)))
+            .fold(0u64, u64::wrapping_add)
     }
 
     /// Adds code `code`'s totals of `t` to group `g` of `states` (one per aggregate).
