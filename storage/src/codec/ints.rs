@@ -155,9 +155,9 @@ trait IntSink {
     fn reserve(&mut self, n: usize);
     /// Appends a block of at most [`BLOCK_LEN`] decoded values.
     fn put(&mut self, vals: &[i64]) -> Result<(), CodecError>;
-    /// Appends `min + r` for each `r` of a block of at most [`BLOCK_LEN`] values unpacked at
-    /// `width` bits (frame of reference), in one pass with no intermediate copy.
-    fn put_offset(&mut self, min: i64, width: u8, raw: &[u64]) -> Result<(), CodecError>;
+    /// Appends `min + r` for each `r` of a block of at most [`BLOCK_LEN`] unpacked values
+    /// (frame of reference): for `i64`, in one pass with no intermediate copy.
+    fn put_offset(&mut self, min: i64, raw: &[u64]) -> Result<(), CodecError>;
     /// Drops the values after the first `len`.
     fn truncate(&mut self, len: usize);
 }
@@ -175,7 +175,7 @@ impl IntSink for Vec<i64> {
         Ok(())
     }
     #[inline]
-    fn put_offset(&mut self, min: i64, _width: u8, raw: &[u64]) -> Result<(), CodecError> {
+    fn put_offset(&mut self, min: i64, raw: &[u64]) -> Result<(), CodecError> {
         self.extend(raw.iter().map(|&r| min.wrapping_add_unsigned(r)));
         Ok(())
     }
@@ -198,25 +198,7 @@ impl IntSink for U32Below<'_> {
         self.out.reserve(n);
     }
     #[inline]
-    fn put_offset(&mut self, min: i64, width: u8, raw: &[u64]) -> Result<(), CodecError> {
-        // Dictionary codes: when the block's whole range (`min` plus any `width`-bit value)
-        // is below the limit, no value needs a check, and narrowing is the only pass.
-        let top = u64::MAX >> (64 - u32::from(width.max(1)));
-        let fits = u64::try_from(min)
-            .ok()
-            .and_then(|m| m.checked_add(if width == 0 { 0 } else { top }))
-            .is_some_and(|hi| hi < self.limit);
-        let mut narrow = [0u32; BLOCK_LEN];
-        if fits {
-            for (n, &r) in narrow.iter_mut().zip(raw) {
-                #[expect(clippy::cast_possible_truncation, reason = "below the limit, <= 2^32")]
-                let v32 = min.wrapping_add_unsigned(r) as u32;
-                *n = v32;
-            }
-            self.out
-                .extend_from_slice(&narrow[..raw.len().min(BLOCK_LEN)]);
-            return Ok(());
-        }
+    fn put_offset(&mut self, min: i64, raw: &[u64]) -> Result<(), CodecError> {
         let mut vals = [0i64; BLOCK_LEN];
         for (v, &r) in vals.iter_mut().zip(raw) {
             *v = min.wrapping_add_unsigned(r);
@@ -423,8 +405,8 @@ fn decode_blocks(input: &[u8], rows: usize, out: &mut impl IntSink) -> Result<us
             let mut left = rows;
             while left > 0 {
                 let n = left.min(BLOCK_LEN);
-                let width = unpack_next(&mut cur, single, n, &mut raw)?;
-                out.put_offset(min, width, &raw[..n])?;
+                unpack_next(&mut cur, single, n, &mut raw)?;
+                out.put_offset(min, &raw[..n])?;
                 left -= n;
             }
         }
@@ -474,13 +456,12 @@ pub(super) fn read_single_width(
 }
 
 /// Unpacks the next block of `n` values, at `width` or at the width byte that opens the block.
-/// Returns the width.
 pub(super) fn unpack_next(
     cur: &mut Cursor<'_>,
     width: Option<u8>,
     n: usize,
     raw: &mut [u64; BLOCK_LEN],
-) -> Result<u8, CodecError> {
+) -> Result<(), CodecError> {
     let width = match width {
         Some(w) => w,
         None => cur.u8()?,
@@ -490,7 +471,7 @@ pub(super) fn unpack_next(
     }
     let bytes = cur.bytes(packed_len(width, n))?;
     bitpack::unpack_chunk(bytes, width, n, raw)?;
-    Ok(width)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -589,9 +570,8 @@ mod tests {
             prop_assert_eq!(&out[1..], &values[..]);
         }
 
-        /// Every encoding (narrow ranges take the unchecked fast path of frame-of-reference
-        /// blocks, wide ones the checked one) accepts exactly the blocks whose values are all
-        /// below the limit, and leaves `out` as it was otherwise.
+        /// Every encoding accepts exactly the blocks whose values are all below the limit, and
+        /// leaves `out` as it was otherwise.
         #[test]
         fn u32_below_accepts_exactly_the_values_below_the_limit(
             base in prop_oneof![Just(0u32), 0u32..10_000, any::<u32>()],
