@@ -11,8 +11,8 @@
 use std::borrow::Cow;
 
 use adstore_storage::ColumnData;
-use hashbrown::HashSet;
 
+use super::distinct::{self, DistinctSet};
 use super::hll::{Hll, hash_bits, hash_str};
 use super::meta::Contribution;
 use super::predicate::{PredCache, eval_pred};
@@ -77,7 +77,7 @@ pub enum AggState {
         n: Vec<u64>,
     },
     /// `uniqExact`: the distinct values (or string hashes).
-    UniqExact(Vec<HashSet<u128>>),
+    UniqExact(Vec<DistinctSet>),
     /// `uniq`: a sketch per group.
     Uniq(Vec<Hll>),
 }
@@ -174,8 +174,8 @@ impl AggState {
     }
 
     /// Group `g`'s set of a `uniqExact` state (values and string hashes as
-    /// [`AggState::update`] inserts them: strings by [`uniq_exact_str_hash`]).
-    pub(crate) fn uniq_exact_set(&mut self, g: usize) -> Option<&mut HashSet<u128>> {
+    /// [`AggState::update`] inserts them: strings by [`distinct::str_key`]).
+    pub(crate) fn uniq_exact_set(&mut self, g: usize) -> Option<&mut DistinctSet> {
         match self {
             AggState::UniqExact(sets) => sets.get_mut(g),
             _ => None,
@@ -234,7 +234,7 @@ impl AggState {
                 sum.push(0.0);
                 n.push(0);
             }
-            AggState::UniqExact(v) => v.push(HashSet::new()),
+            AggState::UniqExact(v) => v.push(DistinctSet::default()),
             AggState::Uniq(v) => v.push(Hll::default()),
         }
     }
@@ -391,22 +391,20 @@ impl AggState {
                 }
             }
             AggState::UniqExact(sets) => {
-                // Room for a run's rows (up to a cap) before inserting them: most values of a
-                // run are new to its set, and growing a set by doubling rehashes every value.
                 for_runs(sel, gids, |g, run| {
                     if let Some(set) = sets.get_mut(g) {
-                        set.reserve(run.len().min(UNIQ_RESERVE));
+                        set.reserve(run.len());
                     }
                 });
                 match &arg {
                     Arg::Int(x) => rows.for_each(|(r, g)| {
-                        sets[g].insert(u128::from(x[r].cast_unsigned()));
+                        sets[g].insert(distinct::int_key(x[r].cast_unsigned()));
                     }),
                     Arg::Float(x) => rows.for_each(|(r, g)| {
-                        sets[g].insert(u128::from(x[r].to_bits()));
+                        sets[g].insert(distinct::int_key(x[r].to_bits()));
                     }),
                     Arg::Str(_) => rows.for_each(|(r, g)| {
-                        sets[g].insert(uniq_exact_str_hash(arg.str_at(r).as_bytes()));
+                        sets[g].insert(distinct::str_key(arg.str_at(r).as_bytes()));
                     }),
                     Arg::None => return Err(wrong()),
                 }
@@ -558,6 +556,14 @@ impl AggState {
         true
     }
 
+    /// Brings buffered work up to date (the pending keys of `uniqExact` sets), so that merging
+    /// and reading values after it are cheap: a worker calls it once its scan is over.
+    pub fn settle(&mut self) {
+        if let AggState::UniqExact(sets) = self {
+            sets.iter_mut().for_each(DistinctSet::settle);
+        }
+    }
+
     /// Merges group `src` of `other` (same aggregate) into group `dst` of `self`.
     pub fn merge(&mut self, dst: usize, other: &mut AggState, src: usize) {
         match (self, other) {
@@ -611,13 +617,7 @@ impl AggState {
                 n[dst] += n2[src];
             }
             (AggState::UniqExact(a), AggState::UniqExact(b)) => {
-                let b = std::mem::take(&mut b[src]);
-                if a[dst].len() < b.len() {
-                    let small = std::mem::replace(&mut a[dst], b);
-                    a[dst].extend(small);
-                } else {
-                    a[dst].extend(b);
-                }
+                a[dst].absorb(std::mem::take(&mut b[src]));
             }
             (AggState::Uniq(a), AggState::Uniq(b)) => a[dst].merge(std::mem::take(&mut b[src])),
             // Nothing to take (the other side saw no row), or, impossibly, different variants:
@@ -665,11 +665,6 @@ fn wide(x: i64, unsigned: bool) -> i128 {
     }
 }
 
-/// The 128-bit hash a `uniqExact` set keeps for a string (its UTF-8 bytes).
-pub(crate) fn uniq_exact_str_hash(bytes: &[u8]) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(bytes)
-}
-
 fn better_int(v: i64, cur: i64, max: bool, unsigned: bool) -> bool {
     let (v, cur) = (wide(v, unsigned), wide(cur, unsigned));
     if max { v > cur } else { v < cur }
@@ -681,9 +676,6 @@ pub(crate) fn long_runs(gids: &[u32]) -> bool {
     let changes = gids.windows(2).filter(|w| w[0] != w[1]).count();
     changes.saturating_mul(8) < gids.len()
 }
-
-/// Most values a `uniqExact` set makes room for at once.
-const UNIQ_RESERVE: usize = 4096;
 
 /// Calls `f(group, rows)` for each run of consecutive selected rows with one group id.
 pub(crate) fn for_runs(sel: &[u32], gids: &[u32], mut f: impl FnMut(usize, &[u32])) {

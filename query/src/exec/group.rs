@@ -23,9 +23,10 @@ use adstore_storage::{ColumnData, ReadContext, ScanUnit, StringColumn};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::Partial;
-use super::accum::{AggState, Rows, uniq_exact_str_hash};
+use super::accum::{AggState, Rows};
 use super::bycode::ByCode;
 use super::dense::DenseCodes;
+use super::distinct;
 use super::meta::{self, BlockStats, Contribution};
 use super::order::{Keyed, sort_and_take};
 use super::predicate::PredCache;
@@ -302,7 +303,7 @@ impl<'p> GroupTable<'p> {
                         if let Some(set) = state.uniq_exact_set(g) {
                             set.reserve(stats.rows());
                             stats.for_each_string(col, ctx, |bytes| {
-                                set.insert(uniq_exact_str_hash(bytes));
+                                set.insert(distinct::str_key(bytes));
                             })?;
                         }
                     }
@@ -574,6 +575,12 @@ impl Partial for GroupTable<'_> {
 
     fn enough(&self, _produced: u64) -> bool {
         false
+    }
+
+    fn end_worker(&mut self) {
+        for state in &mut self.states {
+            state.settle();
+        }
     }
 }
 

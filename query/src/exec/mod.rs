@@ -44,6 +44,7 @@
 pub mod accum;
 pub mod bycode;
 pub mod dense;
+pub mod distinct;
 pub mod group;
 pub mod hll;
 pub mod meta;
@@ -247,4 +248,7 @@ pub(crate) trait Partial: Send {
     }
     /// Whether the scan may stop once `produced` rows exist (row selection without ORDER BY).
     fn enough(&self, produced: u64) -> bool;
+    /// Work on the partial result that can be done in the worker's thread once its units are
+    /// folded, rather than in the serial merge after it (sorting `uniqExact`'s pending keys).
+    fn end_worker(&mut self) {}
 }

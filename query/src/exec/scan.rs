@@ -92,6 +92,7 @@ fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
             scan_unit(scan, unit, i, &mut partial, &mut ctx, &mut cache)?;
         }
     }
+    partial.end_worker();
     Ok(partial)
 }
 
