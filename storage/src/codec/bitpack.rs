@@ -118,14 +118,44 @@ pub fn unpack(
     Ok(len)
 }
 
+/// Where a block's unpacked values go: lane `i` of 0..[`BLOCK_LEN`] receives value `v`.
+/// Unpacking is specialized for each implementation, so that whatever `put` does to a value
+/// (adding a frame of reference's minimum) happens in the same pass as the unpacking.
+pub(crate) trait Lanes {
+    /// Stores lane `i`'s value.
+    fn put(&mut self, i: usize, v: u64);
+}
+
+impl Lanes for [u64; BLOCK_LEN] {
+    #[inline(always)]
+    fn put(&mut self, i: usize, v: u64) {
+        self[i] = v;
+    }
+}
+
+/// Lanes that store `base + v`: the values of a frame of reference.
+pub(crate) struct Offset<'a> {
+    /// The frame's minimum.
+    pub base: i64,
+    /// The values.
+    pub out: &'a mut [i64; BLOCK_LEN],
+}
+
+impl Lanes for Offset<'_> {
+    #[inline(always)]
+    fn put(&mut self, i: usize, v: u64) {
+        self.out[i] = self.base.wrapping_add_unsigned(v);
+    }
+}
+
 /// Unpacks `n` (at most [`BLOCK_LEN`]) values of `width` bits from the start of `input` into
-/// the first `n` slots of `out` (the others get zeros or garbage). Returns the bytes consumed,
+/// the first `n` lanes of `out` (the others get zeros or garbage). Returns the bytes consumed,
 /// [`packed_len`]`(width, n)`.
-pub(crate) fn unpack_chunk(
+pub(crate) fn unpack_chunk<L: Lanes>(
     input: &[u8],
     width: u8,
     n: usize,
-    out: &mut [u64; BLOCK_LEN],
+    out: &mut L,
 ) -> Result<usize, CodecError> {
     check_width(width)?;
     let n = n.min(BLOCK_LEN);
@@ -191,8 +221,15 @@ fn pack_block(values: &[u64; BLOCK_LEN], width: u8, words: &mut [u64; BLOCK_LEN]
 }
 
 /// Unpacks one full block of `width` bits from the first `width` words of `words`.
-fn unpack_block(words: &[[u8; 8]], width: u8, out: &mut [u64; BLOCK_LEN]) {
-    by_width!(width, unpack_block_w(words, out), out.fill(0))
+fn unpack_block<L: Lanes>(words: &[[u8; 8]], width: u8, out: &mut L) {
+    by_width!(width, unpack_block_w(words, out), zero_lanes(out))
+}
+
+/// Width 0: every value is 0.
+fn zero_lanes<L: Lanes>(out: &mut L) {
+    for i in 0..BLOCK_LEN {
+        out.put(i, 0);
+    }
 }
 
 #[inline(always)]
@@ -220,10 +257,10 @@ fn pack_block_w<const W: usize>(values: &[u64; BLOCK_LEN], words: &mut [u64; BLO
 }
 
 #[inline(always)]
-fn unpack_block_w<const W: usize>(words: &[[u8; 8]], out: &mut [u64; BLOCK_LEN]) {
+fn unpack_block_w<const W: usize>(words: &[[u8; 8]], out: &mut impl Lanes) {
     let Some(words) = words.get(..W) else {
         // Unreachable: callers hand over at least `W` words.
-        out.fill(0);
+        zero_lanes(out);
         return;
     };
     let word = |k: usize| u64::from_le_bytes(words[k]);
@@ -237,7 +274,7 @@ fn unpack_block_w<const W: usize>(words: &[[u8; 8]], out: &mut [u64; BLOCK_LEN])
                 // `word << (64 - off)`, written so that no shift amount can reach 64.
                 v |= (word(w + 1) << 1) << (63 - off);
             }
-            out[$i] = v & mask;
+            out.put($i, v & mask);
         }};
     }
     each_lane!(lane);

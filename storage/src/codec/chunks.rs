@@ -10,7 +10,7 @@
 //! so a streamed block is held to the same checks as a decoded one.
 
 use super::CodecError;
-use super::bitpack::BLOCK_LEN;
+use super::bitpack::{BLOCK_LEN, Offset};
 use super::codes::{CodeLayout, code_width};
 use super::cursor::Cursor;
 use super::ints::{self, IntEncoding};
@@ -26,8 +26,6 @@ pub struct IntChunks<'a> {
     single: Option<u8>,
     /// Values not yet decoded.
     left: usize,
-    /// The last chunk as unpacked, kept here so that no chunk pays to clear a new one.
-    raw: [u64; BLOCK_LEN],
 }
 
 impl<'a> IntChunks<'a> {
@@ -56,7 +54,6 @@ impl<'a> IntChunks<'a> {
             base,
             single,
             left: rows,
-            raw: [0; BLOCK_LEN],
         }))
     }
 
@@ -80,10 +77,11 @@ impl<'a> IntChunks<'a> {
             }
             IntEncoding::Constant => out.fill(self.base),
             _ => {
-                ints::unpack_next(&mut self.cur, self.single, n, &mut self.raw)?;
-                for (v, &r) in out.iter_mut().zip(&self.raw) {
-                    *v = self.base.wrapping_add_unsigned(r);
-                }
+                let mut lanes = Offset {
+                    base: self.base,
+                    out,
+                };
+                ints::unpack_next(&mut self.cur, self.single, n, &mut lanes)?;
             }
         }
         self.left -= n;

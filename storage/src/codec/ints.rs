@@ -456,11 +456,11 @@ pub(super) fn read_single_width(
 }
 
 /// Unpacks the next block of `n` values, at `width` or at the width byte that opens the block.
-pub(super) fn unpack_next(
+pub(super) fn unpack_next<L: bitpack::Lanes>(
     cur: &mut Cursor<'_>,
     width: Option<u8>,
     n: usize,
-    raw: &mut [u64; BLOCK_LEN],
+    raw: &mut L,
 ) -> Result<(), CodecError> {
     let width = match width {
         Some(w) => w,
