@@ -199,8 +199,9 @@ fn sort_distinct(keys: &mut Vec<u128>) {
         for d in 1..=256 {
             starts[d] += starts[d - 1];
         }
-        split.clear();
-        split.resize(keys.len(), 0);
+        if split.len() < keys.len() {
+            split.resize(keys.len(), 0);
+        }
         let mut next = starts;
         for &k in keys.iter() {
             let d = digit(k, 0);
@@ -225,10 +226,11 @@ fn sort_distinct(keys: &mut Vec<u128>) {
 /// Keys sorted without splitting them by their top byte first: up to 64Ki keys (1 MiB).
 const BUCKET_LEN: usize = 1 << 16;
 
-/// Byte `i` of `k`, counting from the top.
-#[inline]
+/// Byte `i` (0..8) of `k`, counting from the top.
+#[inline(always)]
 fn digit(k: u128, i: u32) -> usize {
-    ((k >> (120 - 8 * i)) & 0xff) as usize
+    let high = (k >> 64) as u64;
+    ((high >> (56 - 8 * i)) & 0xff) as usize
 }
 
 /// Sorts `keys`, whose bytes before `first` (counting from the top) are all equal, ascending:
@@ -241,22 +243,27 @@ fn radix_sort(keys: &mut [u128], tmp: &mut Vec<u128>, first: u32) {
         keys.sort_unstable();
         return;
     }
-    // 2^(8 * bytes) > n.
-    let bytes = (usize::BITS - n.leading_zeros()).div_ceil(8);
-    tmp.clear();
-    tmp.resize(n, 0);
-    let (mut src, mut dst): (&mut [u128], &mut [u128]) = (keys, tmp);
-    for i in (first..first + bytes).rev() {
+    // 2^(8 * bytes) > n, and at most the 8 bytes of the high half.
+    let bytes = (usize::BITS - n.leading_zeros()).div_ceil(8).min(8 - first);
+    if tmp.len() < n {
+        tmp.resize(n, 0);
+    }
+    // Every pass's counts in one read of the keys.
+    let mut counts = [[0usize; 256]; 8];
+    for &k in keys.iter() {
+        for (p, c) in counts.iter_mut().enumerate().take(bytes as usize) {
+            c[digit(k, first + p as u32)] += 1;
+        }
+    }
+    let (mut src, mut dst): (&mut [u128], &mut [u128]) = (keys, &mut tmp[..n]);
+    for p in (0..bytes).rev() {
         let mut starts = [0usize; 256];
-        for &k in src.iter() {
-            starts[digit(k, i)] += 1;
-        }
         let mut next = 0;
-        for s in &mut starts {
-            (*s, next) = (next, next + *s);
+        for (s, &c) in starts.iter_mut().zip(&counts[p as usize]) {
+            (*s, next) = (next, next + c);
         }
         for &k in src.iter() {
-            let d = digit(k, i);
+            let d = digit(k, first + p);
             dst[starts[d]] = k;
             starts[d] += 1;
         }
