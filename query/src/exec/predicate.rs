@@ -57,14 +57,32 @@ impl PredCache {
     }
 }
 
+/// `x[r] &= e(r)` for every row `r` of the unit: a condition on one dictionary column is looked
+/// up per row straight into `x`, with no mask of its own.
+fn and_pred(x: &mut [bool], e: &TExpr, u: &UnitColumns, cache: &mut PredCache) -> Result<()> {
+    if !matches!(e.node, Node::And(..) | Node::Or(..) | Node::Not(_))
+        && let [c] = e.columns()[..]
+        && let ColumnData::Dict { dictionary, codes } = u.get(c)?
+    {
+        let table = cache.table(e, c, dictionary);
+        let table: &[bool] = &table;
+        for (x, &k) in x.iter_mut().zip(codes) {
+            *x &= table.get(k as usize).copied().unwrap_or(false);
+        }
+        return Ok(());
+    }
+    let y = eval_pred(e, u, cache)?;
+    x.iter_mut().zip(y).for_each(|(x, y)| *x &= y);
+    Ok(())
+}
+
 /// Evaluates a row-level condition over every row of the unit.
 pub fn eval_pred(e: &TExpr, u: &UnitColumns, cache: &mut PredCache) -> Result<Vec<bool>> {
     match &e.node {
         Node::And(a, b) => {
             let mut x = eval_pred(a, u, cache)?;
             if x.iter().any(|&v| v) {
-                let y = eval_pred(b, u, cache)?;
-                x.iter_mut().zip(y).for_each(|(x, y)| *x &= y);
+                and_pred(&mut x, b, u, cache)?;
             }
             return Ok(x);
         }
@@ -98,6 +116,7 @@ pub fn eval_pred(e: &TExpr, u: &UnitColumns, cache: &mut PredCache) -> Result<Ve
         match u.get(c)? {
             ColumnData::Dict { dictionary, codes } => {
                 let table = cache.table(e, c, dictionary);
+                let table: &[bool] = &table;
                 return Ok(codes
                     .iter()
                     .map(|&k| table.get(k as usize).copied().unwrap_or(false))

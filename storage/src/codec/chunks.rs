@@ -115,10 +115,6 @@ pub struct CodeChunks<'a> {
 }
 
 #[derive(Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per streamed block, on the stack: boxing would allocate per block"
-)]
 enum Layout<'a> {
     /// Codes of `width` bytes each, `left` of them from `pos`.
     Bytes {
