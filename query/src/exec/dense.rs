@@ -178,11 +178,11 @@ impl<'p> DenseCodes<'p> {
             return Ok(false);
         };
         let cells = &mut totals.cells;
-        // The reader checks every code below the dictionary's length, and `cells` holds
-        // `1 + columns.len()` cells for each code of it.
+        // `cells` holds `1 + columns.len()` cells for each code of the dictionary: a code
+        // without cells is not below its length, which fails the block.
         Ok(
             segment.stream_codes_with_ints(block, self.key, columns, ctx, |n, codes, values| {
-                accumulate_chunk(cells, &codes[..n], values, n);
+                accumulate_chunk(cells, &codes[..n], values, n)
             })?,
         )
     }
@@ -359,19 +359,33 @@ impl<'p> DenseCodes<'p> {
 }
 
 /// Adds a streamed chunk of `n` rows to the cells, as [`accumulate`] does for a unit with no
-/// mask: `codes` (checked below the dictionary's length) and, per summed argument, the
-/// chunk's values in its first `n` slots.
+/// mask: `codes` and, per summed argument, the chunk's values in its first `n` slots. Returns
+/// the first code that has no cells (negative, or not below the dictionary's length: the
+/// reader leaves that check to this bounds check), having added the rows before it.
 #[inline(always)]
-fn accumulate_chunk(cells: &mut [i64], codes: &[i64], values: &[[i64; BLOCK_LEN]], n: usize) {
+fn accumulate_chunk(
+    cells: &mut [i64],
+    codes: &[i64],
+    values: &[[i64; BLOCK_LEN]],
+    n: usize,
+) -> Option<i64> {
     let stride = 1 + values.len();
+    // Codes with cells: `c as u64` of a negative code is above any of them.
+    let with_cells = (cells.len() / stride) as u64;
     match values {
         [] => {
             for &c in codes {
+                if c as u64 >= with_cells {
+                    return Some(c);
+                }
                 cells[c as usize] += 1;
             }
         }
         [x] => {
             for (&c, &x) in codes.iter().zip(&x[..n]) {
+                if c as u64 >= with_cells {
+                    return Some(c);
+                }
                 let cell = &mut cells[c as usize * 2..c as usize * 2 + 2];
                 cell[0] += 1;
                 cell[1] = cell[1].wrapping_add(x);
@@ -379,6 +393,9 @@ fn accumulate_chunk(cells: &mut [i64], codes: &[i64], values: &[[i64; BLOCK_LEN]
         }
         xs => {
             for (r, &c) in codes.iter().enumerate() {
+                if c as u64 >= with_cells {
+                    return Some(c);
+                }
                 let cell = &mut cells[c as usize * stride..(c as usize + 1) * stride];
                 cell[0] += 1;
                 for (s, x) in cell[1..].iter_mut().zip(xs) {
@@ -387,6 +404,7 @@ fn accumulate_chunk(cells: &mut [i64], codes: &[i64], values: &[[i64; BLOCK_LEN]
             }
         }
     }
+    None
 }
 
 /// Adds each row `r` of `codes` to its code's cells (`1 + values.len()` per code, as
@@ -424,6 +442,42 @@ fn accumulate(
                 for (s, x) in cell[1..].iter_mut().zip(xs) {
                     *s = s.wrapping_add(x[r] & t);
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streamed_chunk_adds_up_per_code() {
+        // Three codes, a count and one sum each.
+        let mut cells = vec![0i64; 6];
+        let mut x = [[0i64; BLOCK_LEN]; 1];
+        x[0][..3].copy_from_slice(&[10, 20, 30]);
+        assert_eq!(accumulate_chunk(&mut cells, &[0, 2, 0], &x, 3), None);
+        assert_eq!(cells, [2, 40, 0, 0, 1, 20]);
+    }
+
+    #[test]
+    fn a_code_without_cells_is_reported_not_folded() {
+        // The reader leaves the dictionary check of streamed codes to this bounds check: a
+        // code of a corrupt block (negative, or past the dictionary) must come back, for every
+        // number of summed columns.
+        for sums in 0..3 {
+            let stride = 1 + sums;
+            let values = vec![[7i64; BLOCK_LEN]; sums];
+            for bad in [3, -1, i64::MAX, i64::MIN] {
+                let mut cells = vec![0i64; 3 * stride];
+                assert_eq!(
+                    accumulate_chunk(&mut cells, &[1, bad, 2], &values, 3),
+                    Some(bad),
+                    "{sums} sums, code {bad}"
+                );
+                assert_eq!(cells[stride], 1, "the rows before it are added");
+                assert_eq!(cells[2 * stride], 0, "the rows after it are not");
             }
         }
     }

@@ -5,9 +5,12 @@
 //! Only layouts whose values do not depend on each other stream: `Plain`, `Constant` and the
 //! frames of reference of [`super::ints`], and the byte layout of [`super::codes`]. The delta
 //! encodings (a running sum) do not: [`IntChunks::new`] returns `None` for them and the caller
-//! decodes the block whole. Every chunk of codes is checked against the dictionary's length,
-//! and [`IntChunks::finish`] / [`CodeChunks::finish`] check that the block was consumed exactly,
-//! so a streamed block is held to the same checks as a decoded one.
+//! decodes the block whole. [`IntChunks::finish`] / [`CodeChunks::finish`] check that the block
+//! was consumed exactly. Codes are *not* checked against the dictionary's length here: the
+//! consumer checks each as it uses it (the bounds check of its per-code table, which it makes
+//! anyway), which costs less than a pass of its own over every chunk;
+//! `SegmentReader::stream_codes_with_ints` holds its callers to that, so a streamed block is
+//! held to the same checks as a decoded one.
 
 use super::CodecError;
 use super::bitpack::{BLOCK_LEN, Offset};
@@ -104,12 +107,11 @@ impl<'a> IntChunks<'a> {
     }
 }
 
-/// A block of dictionary codes ([`super::codes`]) read a chunk at a time, each code checked
-/// against the dictionary's length.
+/// A block of dictionary codes ([`super::codes`]) read a chunk at a time (the codes unchecked
+/// against the dictionary's length: see the module's documentation).
 #[derive(Debug)]
 pub struct CodeChunks<'a> {
     layout: Layout<'a>,
-    dict_len: usize,
     /// Bytes before the codes (the layout tag).
     prefix: usize,
 }
@@ -171,19 +173,15 @@ impl<'a> CodeChunks<'a> {
                 None => return Ok(None),
             },
         };
-        Ok(Some(CodeChunks {
-            layout,
-            dict_len,
-            prefix,
-        }))
+        Ok(Some(CodeChunks { layout, prefix }))
     }
 
     /// Decodes the next chunk of codes into the first slots of `out`, as
-    /// [`IntChunks::next_into`] does.
+    /// [`IntChunks::next_into`] does. A code may be anything a corrupt block holds, negative
+    /// or not below the dictionary's length: the caller checks each before using it.
     ///
     /// # Errors
-    /// [`CodecError::CodeOutOfRange`] for a code not below the dictionary's length, and the
-    /// errors of [`IntChunks::next_into`].
+    /// Those of [`IntChunks::next_into`], and [`CodecError::Truncated`].
     #[inline]
     pub fn next_into(&mut self, out: &mut [i64; BLOCK_LEN]) -> Result<usize, CodecError> {
         let n = match &mut self.layout {
@@ -215,7 +213,6 @@ impl<'a> CodeChunks<'a> {
             }
             Layout::Ints(c) => c.next_into(out)?,
         };
-        check_codes(&out[..n], self.dict_len)?;
         Ok(n)
     }
 
@@ -242,17 +239,5 @@ impl<'a> CodeChunks<'a> {
 fn widen<const N: usize>(src: &[[u8; N]], dst: &mut [i64; BLOCK_LEN], f: impl Fn([u8; N]) -> i64) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = f(s);
-    }
-}
-
-/// Checks that every code is in `0..dict_len`.
-#[inline]
-fn check_codes(codes: &[i64], dict_len: usize) -> Result<(), CodecError> {
-    match ints::first_outside(codes, dict_len as u64) {
-        None => Ok(()),
-        Some(bad) => Err(CodecError::CodeOutOfRange {
-            code: u32::try_from(bad).unwrap_or(u32::MAX),
-            dict_len,
-        }),
     }
 }

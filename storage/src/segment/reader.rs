@@ -460,11 +460,17 @@ impl SegmentReader {
 
     /// Streams block `b` of the dictionary column `key` and of the integer columns `ints`
     /// together, [`BLOCK_LEN`] rows at a time, without materializing a column: `f(n, codes,
-    /// values)` gets the chunk's codes (each checked below the dictionary's length) and, for
-    /// each of `ints` in order, its values; the first `n` slots of each hold the chunk. Every
-    /// block's CRC is checked before the first call, and each block must be consumed exactly,
-    /// as [`Self::read_block`] requires; a block found malformed after some chunks were handed
-    /// over is still an error, so whatever `f` folded must be dropped with the query.
+    /// values)` gets the chunk's codes and, for each of `ints` in order, its values; the first
+    /// `n` slots of each hold the chunk. Every block's CRC is checked before the first call,
+    /// and each block must be consumed exactly, as [`Self::read_block`] requires; a block found
+    /// malformed after some chunks were handed over is still an error, so whatever `f` folded
+    /// must be dropped with the query.
+    ///
+    /// The codes are **not** checked against the dictionary here (a separate pass over every
+    /// chunk would cost more than the bounds check `f` makes anyway when it indexes a per-code
+    /// table): `f` must check each code below the length of `key`'s dictionary before using
+    /// it, and return `Some(code)` for the first that is not, which fails the block as
+    /// corrupt ([`crate::codec::CodecError::CodeOutOfRange`]); `None` when every code held.
     ///
     /// `Ok(false)`, without calling `f`, when the blocks do not stream (an integer block in a
     /// delta encoding, a column of another kind, more than [`MAX_STREAMED_INTS`] columns): the
@@ -475,7 +481,7 @@ impl SegmentReader {
         key: ColumnId,
         ints: &[ColumnId],
         ctx: &mut ReadContext,
-        mut f: impl FnMut(usize, &[i64; BLOCK_LEN], &[[i64; BLOCK_LEN]]),
+        mut f: impl FnMut(usize, &[i64; BLOCK_LEN], &[[i64; BLOCK_LEN]]) -> Option<i64>,
     ) -> Result<bool> {
         if key.kind() != ColumnKind::DictString
             || ints.len() > MAX_STREAMED_INTS
@@ -536,7 +542,13 @@ impl SegmentReader {
                         .map_err(|e| self.codec(&Named::Block(*col, b), e))?;
                 }
             }
-            f(n, &codes, &values[..ints.len()]);
+            if let Some(code) = f(n, &codes, &values[..ints.len()]) {
+                let bad = CodecError::CodeOutOfRange {
+                    code: u32::try_from(code).unwrap_or(u32::MAX),
+                    dict_len,
+                };
+                return Err(self.codec(&key_what, bad));
+            }
         }
         key_chunks
             .finish()
