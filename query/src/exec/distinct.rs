@@ -233,6 +233,9 @@ fn digit(k: u128, i: u32) -> usize {
     ((high >> (56 - 8 * i)) & 0xff) as usize
 }
 
+/// Radix passes of [`radix_sort`] at most.
+const MAX_PASSES: usize = 3;
+
 /// Sorts `keys`, whose bytes before `first` (counting from the top) are all equal, ascending:
 /// least-significant-digit radix passes over the bytes from `first`, enough of them that runs
 /// of equal leading bytes hold about one key when keys are spread evenly, then a comparison
@@ -243,13 +246,15 @@ fn radix_sort(keys: &mut [u128], tmp: &mut Vec<u128>, first: u32) {
         keys.sort_unstable();
         return;
     }
-    // 2^(8 * bytes) > n, and at most the 8 bytes of the high half.
-    let bytes = (usize::BITS - n.leading_zeros()).div_ceil(8).min(8 - first);
+    // 2^(8 * bytes) > n, up to 16Mi keys (past that, runs hold more than one key).
+    let bytes = (usize::BITS - n.leading_zeros())
+        .div_ceil(8)
+        .min(MAX_PASSES as u32);
     if tmp.len() < n {
         tmp.resize(n, 0);
     }
     // Every pass's counts in one read of the keys.
-    let mut counts = [[0usize; 256]; 8];
+    let mut counts = [[0usize; 256]; MAX_PASSES];
     for &k in keys.iter() {
         for (p, c) in counts.iter_mut().enumerate().take(bytes as usize) {
             c[digit(k, first + p as u32)] += 1;
