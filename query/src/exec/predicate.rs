@@ -59,7 +59,7 @@ impl PredCache {
 
 /// `x[r] &= e(r)` for every row `r` of the unit: a condition on one dictionary column is looked
 /// up per row straight into `x`, with no mask of its own.
-fn and_pred(x: &mut [bool], e: &TExpr, u: &UnitColumns, cache: &mut PredCache) -> Result<()> {
+pub fn and_pred(x: &mut [bool], e: &TExpr, u: &UnitColumns, cache: &mut PredCache) -> Result<()> {
     if !matches!(e.node, Node::And(..) | Node::Or(..) | Node::Not(_))
         && let [c] = e.columns()[..]
         && let ColumnData::Dict { dictionary, codes } = u.get(c)?

@@ -177,8 +177,7 @@ fn read_unit<P: Partial>(
                 if !mask.contains(&true) {
                     break;
                 }
-                let more = predicate::eval_pred(scan.conjuncts[i], &cols, cache)?;
-                mask.iter_mut().zip(more).for_each(|(m, x)| *m &= x);
+                predicate::and_pred(&mut mask, scan.conjuncts[i], &cols, cache)?;
             }
             if !mask.contains(&true) {
                 cols.recycle(ctx);
