@@ -32,6 +32,29 @@ from report import machine, mib  # noqa: E402
 from results import arrow_rows  # noqa: E402
 
 
+def suite_params(client: grpc_client.SqlClient) -> dict:
+    """The suite's parameters, picked as compare.py picks them on ClickHouse, through `client`."""
+    def rows(q: str) -> list[dict]:
+        return arrow_rows(client.sql(q)[0])
+
+    camps = rows("SELECT campaign_id, count() AS n FROM events WHERE event_type = 'impression' "
+                 "GROUP BY campaign_id ORDER BY n DESC, campaign_id")
+    user = rows("SELECT user_id, count() AS n FROM events WHERE user_id != '' "
+                "GROUP BY user_id ORDER BY n DESC, user_id LIMIT 1")[0]
+    days = rows("SELECT toDate(ts) AS d, count() AS n FROM events GROUP BY d ORDER BY n DESC, d")
+    day = days[0]["d"]
+    params = {
+        "campaign": camps[0]["campaign_id"],
+        "median_campaign": camps[len(camps) // 2]["campaign_id"],
+        "user": user["user_id"], "day": day,
+        "next_day": (datetime.date.fromisoformat(day) + datetime.timedelta(days=1)).isoformat(),
+        "first_day": min(r["d"] for r in days), "last_day": max(r["d"] for r in days),
+    }
+    print(f"parameters {params}; the top campaign has {camps[0]['n']:,} impressions, the "
+          f"median one {camps[len(camps) // 2]['n']:,}; the user {user['n']} events", flush=True)
+    return params
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--impressions", type=int, default=50_000_000)
@@ -69,24 +92,7 @@ def main() -> int:
     client = grpc_client.SqlClient(server.grpc)
     times = {}
     try:
-        def rows(q: str) -> list[dict]:
-            return arrow_rows(client.sql(q)[0])
-
-        camps = rows("SELECT campaign_id, count() AS n FROM events WHERE event_type = 'impression' "
-                     "GROUP BY campaign_id ORDER BY n DESC, campaign_id")
-        user = rows("SELECT user_id, count() AS n FROM events WHERE user_id != '' "
-                    "GROUP BY user_id ORDER BY n DESC, user_id LIMIT 1")[0]
-        days = rows("SELECT toDate(ts) AS d, count() AS n FROM events GROUP BY d ORDER BY n DESC, d")
-        day = days[0]["d"]
-        params = {
-            "campaign": camps[0]["campaign_id"],
-            "median_campaign": camps[len(camps) // 2]["campaign_id"],
-            "user": user["user_id"], "day": day,
-            "next_day": (datetime.date.fromisoformat(day) + datetime.timedelta(days=1)).isoformat(),
-            "first_day": min(r["d"] for r in days), "last_day": max(r["d"] for r in days),
-        }
-        print(f"parameters {params}; the top campaign has {camps[0]['n']:,} impressions, the "
-              f"median one {camps[len(camps) // 2]['n']:,}; the user {user['n']} events", flush=True)
+        params = suite_params(client)
         for name, sql in suite.queries(params).items():
             client.sql(sql)
             g = statistics.median(client.sql(sql)[1] for _ in range(a.runs))
