@@ -512,6 +512,25 @@ fn blocks_that_do_not_stream_say_so_and_damaged_ones_are_errors() {
     .unwrap();
     assert_eq!((codes.len(), values[0].len()), (500, 500));
 
+    // A code the callback finds without a place (the reader leaves that check to it) fails
+    // the block, naming the code, and no chunk is handed over after it.
+    let mut calls = 0;
+    let got = reader.stream_codes_with_ints(0, ColumnId::Site, &[], &mut ctx, |_, c, _| {
+        calls += 1;
+        Some(c[0] + 1000)
+    });
+    assert!(
+        matches!(
+            got,
+            Err(crate::Error::Codec {
+                source: crate::codec::CodecError::CodeOutOfRange { code, dict_len: 37 },
+                ..
+            }) if code >= 1000
+        ),
+        "{got:?}"
+    );
+    assert_eq!(calls, 1);
+
     // A flipped byte in either streamed block is a checksum error, before any chunk is handed
     // over.
     let path = reader.path().to_path_buf();
