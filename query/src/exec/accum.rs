@@ -6,7 +6,8 @@
 //! type's zero; `avg` over no row is `nan` (integer sums are exact in 128 bits before the
 //! division); `uniqExact` keeps, per group, the exact set of values (numbers by their 64-bit
 //! pattern, strings by a 128-bit xxh3 hash, as ClickHouse keeps a 128-bit SipHash: a collision
-//! needs ~2^64 distinct strings); `uniq` is the HyperLogLog of [`super::hll`].
+//! needs ~2^64 distinct strings), as the sorted keys of a [`super::distinct::DistinctSet`];
+//! `uniq` is the HyperLogLog of [`super::hll`].
 
 use std::borrow::Cow;
 
