@@ -8,9 +8,9 @@
 //! worker's thread): one pass splits them by their top byte into 256 buckets small enough to
 //! be radix-sorted within the cache. Each key is moved a few times, in memory order.
 //!
-//! Memory: up to [`MIN_PENDING`] keys (1 MiB) wait before a set's first merge. After a merge,
+//! Memory: up to `MIN_PENDING` keys (1 MiB) wait before a set's first merge. After a merge,
 //! a set whose keys were mostly repeats merges again at twice its distinct keys (at least
-//! [`MIN_PENDING`]), so that memory follows them; one whose keys were mostly new waits for 32
+//! `MIN_PENDING`), so that memory follows them; one whose keys were mostly new waits for 32
 //! times as many (they would mostly stay anyway, and each merge copies the whole set). Pending
 //! keys never outnumber the rows folded (16 bytes each).
 //!
