@@ -15,6 +15,7 @@
 pub mod footer;
 pub mod format;
 pub mod lazy;
+mod prefetch;
 pub mod reader;
 pub mod writer;
 

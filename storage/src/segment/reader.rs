@@ -16,6 +16,7 @@ use super::format::{
     BLOCK_CRC_LEN, BLOCK_HEADER_LEN, HEADER_LEN, OLDEST_SEGMENT_FORMAT_VERSION,
     SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
 };
+use super::prefetch::Prefetch;
 use crate::batch::{EventBatch, StringColumn};
 use crate::bloom::BloomFilter;
 use crate::codec::bitpack::BLOCK_LEN;
@@ -527,6 +528,9 @@ impl SegmentReader {
             }
         }
         let readers = &mut readers[..ints.len()];
+        let chunks = rows.div_ceil(BLOCK_LEN);
+        let mut next =
+            self.prefetch_next(b, chunks, std::iter::once(key).chain(ints.iter().copied()));
         let mut codes = [0i64; BLOCK_LEN];
         let mut values = [[0i64; BLOCK_LEN]; MAX_STREAMED_INTS];
         loop {
@@ -536,6 +540,7 @@ impl SegmentReader {
             if n == 0 {
                 break;
             }
+            next.step();
             for (reader, out) in readers.iter_mut().zip(&mut values) {
                 if let Some((c, _, col)) = reader {
                     c.next_into(out)
@@ -871,6 +876,30 @@ impl SegmentReader {
             });
         }
         Ok(())
+    }
+
+    /// A [`Prefetch`] of block `b + 1` of `cols` over `steps` steps (nothing past the last
+    /// block).
+    fn prefetch_next(
+        &self,
+        b: u32,
+        steps: usize,
+        cols: impl Iterator<Item = ColumnId>,
+    ) -> Prefetch<'_> {
+        let mut ranges = Vec::new();
+        if b + 1 < self.footer.block_count {
+            for col in cols {
+                let meta = self.block_meta(col, b + 1);
+                let start = meta.offset as usize;
+                if let Some(bytes) = self
+                    .mmap
+                    .get(start..start.saturating_add(meta.len as usize))
+                {
+                    ranges.push(bytes);
+                }
+            }
+        }
+        Prefetch::new(ranges, steps)
     }
 
     /// The checked, decompressed payload of the framed block at `offset`.
