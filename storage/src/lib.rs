@@ -23,6 +23,7 @@
 //! - [`snapshot`]: [`Snapshot`] and the pruned [`ScanUnit`]s the query crate scans.
 //! - [`hooks`]: crash points for crash tests.
 //! - [`histogram`]: lock-free latency histograms (WAL fsync, flush) for metrics.
+//! - `prefetch`: software prefetch, so that the cache misses of reads known ahead overlap.
 
 #![warn(missing_docs)]
 
@@ -40,6 +41,7 @@ pub mod lock;
 pub mod manifest;
 pub mod memtable;
 pub mod partition;
+mod prefetch;
 pub mod producer;
 pub mod retention;
 pub mod schema;

@@ -94,7 +94,7 @@ mod tests;
 pub use builder::{BloomBuilder, MAX_NUM_BLOCKS};
 pub use error::BloomError;
 pub use format::{BLOCK_LEN, HEADER_LEN, MAX_PROBES};
-pub use reader::BloomFilter;
+pub use reader::{BloomFilter, BloomShape};
 
 /// The hash of a bloom filter key: XXH3-64 with seed 0, the same on every platform.
 ///

@@ -29,7 +29,23 @@ impl<'a> BloomFilter<'a> {
     /// [`serialized_len`](Self::serialized_len) bytes. Errors if the header is invalid or the
     /// slice ends before the last block.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<BloomFilter<'a>, BloomError> {
-        let header = Header::decode(bytes)?;
+        Self::with_shape(bytes, BloomShape(Header::decode(bytes)?))
+    }
+
+    /// The validated header of the filter at the start of `bytes`, for
+    /// [`with_shape`](Self::with_shape): the same checks as [`from_bytes`](Self::from_bytes).
+    pub fn shape(bytes: &[u8]) -> Result<BloomShape, BloomError> {
+        let shape = BloomShape(Header::decode(bytes)?);
+        BloomFilter::with_shape(bytes, shape)?;
+        Ok(shape)
+    }
+
+    /// The filter at the start of `bytes`, whose header [`shape`](Self::shape) read before: the
+    /// header's bytes are not read again (a reader probing the same filters often keeps their
+    /// shapes, and a look-up then touches one cache line, not two). Errors if the slice ends
+    /// before the last block.
+    pub fn with_shape(bytes: &'a [u8], shape: BloomShape) -> Result<BloomFilter<'a>, BloomError> {
+        let header = shape.0;
         let needed = header.serialized_len().ok_or_else(|| {
             BloomError::InvalidHeader(format!(
                 "{} blocks overflow the address space",
@@ -61,6 +77,16 @@ impl<'a> BloomFilter<'a> {
         })
     }
 
+    /// Asks the CPU to start loading the 64 bytes [`Self::may_contain_hash`] will test for
+    /// `hash` (they may straddle two cache lines), without waiting: a caller probing many
+    /// filters prefetches them all first, so that their misses overlap.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        let block = &self.blocks[block_index(hash, self.num_blocks)];
+        crate::prefetch::prefetch_line(&block[..]);
+        crate::prefetch::prefetch_line(&block[BLOCK_LEN - 1..]);
+    }
+
     /// `false` if `key` was not inserted; `true` if it may have been.
     #[inline]
     pub fn may_contain(&self, key: &[u8]) -> bool {
@@ -82,6 +108,10 @@ impl<'a> BloomFilter<'a> {
         self.num_probes
     }
 }
+
+/// A filter's validated header ([`BloomFilter::shape`]): its block and probe counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BloomShape(Header);
 
 impl fmt::Debug for BloomFilter<'_> {
     /// Shows the shape, not the bits: a filter can be megabytes.

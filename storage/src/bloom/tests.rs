@@ -181,6 +181,37 @@ fn invalid_headers_are_errors() {
 }
 
 #[test]
+fn a_kept_shape_reads_the_filter_as_its_header_does() {
+    let bytes = build(1_000, 10.0);
+    let shape = BloomFilter::shape(&bytes).unwrap();
+    let kept = BloomFilter::with_shape(&bytes, shape).unwrap();
+    let read = BloomFilter::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        (kept.num_blocks(), kept.num_probes()),
+        (read.num_blocks(), read.num_probes())
+    );
+    for i in 0..5_000 {
+        let h = hash_key(&key(if i % 2 == 0 { 1 } else { 9 }, i));
+        assert_eq!(kept.may_contain_hash(h), read.may_contain_hash(h), "{i}");
+    }
+    // The shape's checks are from_bytes's; with a shape, only the length is checked again.
+    assert!(matches!(
+        BloomFilter::shape(&bytes[..bytes.len() - 1]),
+        Err(BloomError::Truncated { .. })
+    ));
+    let mut bad = bytes.clone();
+    bad[4] = 0;
+    assert!(matches!(
+        BloomFilter::shape(&bad),
+        Err(BloomError::InvalidHeader(_))
+    ));
+    assert!(matches!(
+        BloomFilter::with_shape(&bytes[..bytes.len() - 1], shape),
+        Err(BloomError::Truncated { .. })
+    ));
+}
+
+#[test]
 fn huge_block_count_is_truncated_not_allocated() {
     let mut bytes = vec![0; HEADER_LEN + BLOCK_LEN];
     bytes[..4].copy_from_slice(&u32::MAX.to_le_bytes());

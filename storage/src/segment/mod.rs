@@ -15,7 +15,6 @@
 pub mod footer;
 pub mod format;
 pub mod lazy;
-mod prefetch;
 pub mod reader;
 pub mod writer;
 

@@ -16,15 +16,15 @@ use super::format::{
     BLOCK_CRC_LEN, BLOCK_HEADER_LEN, HEADER_LEN, OLDEST_SEGMENT_FORMAT_VERSION,
     SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
 };
-use super::prefetch::Prefetch;
 use crate::batch::{EventBatch, StringColumn};
-use crate::bloom::BloomFilter;
+use crate::bloom::{BloomFilter, BloomShape};
 use crate::codec::bitpack::BLOCK_LEN;
 use crate::codec::chunks::{CodeChunks, IntChunks};
 use crate::codec::compress::{BlockDecompressor, Compression};
 use crate::codec::{CodecError, bools, codes, ints, strings};
 use crate::error::{Error, IoContext, Result};
 use crate::partition::PartitionKey;
+use crate::prefetch::Prefetch;
 use crate::schema::{ColumnId, ColumnKind, EventType};
 
 /// The decoded values of one column over one block (or one memtable chunk).
@@ -157,13 +157,14 @@ pub struct SegmentReader {
     footer: Footer,
     dictionaries: Vec<OnceLock<Arc<StringColumn>>>,
     sorted_keys: OnceLock<Arc<StringColumn>>,
-    /// Set once the bloom area's CRC has been checked ([`Self::check_bloom_area`]).
-    bloom_checked: OnceLock<()>,
+    /// Per bloom column (in footer order), per block, its filter's header: set once the bloom
+    /// area's CRC has been checked ([`Self::bloom_shapes`]).
+    bloom_shapes: OnceLock<Vec<Vec<BloomShape>>>,
 }
 
 impl SegmentReader {
     /// Maps and checks the segment at `path`: header, trailer, footer and its CRC. The bloom
-    /// area's CRC is checked on its first use (`check_bloom_area`).
+    /// area's CRC is checked on its first use (`bloom_shapes`).
     pub fn open(path: &Path, id: SegmentId) -> Result<SegmentReader> {
         let file = File::open(path).io("open", path)?;
         // SAFETY: segment files are immutable once written: the writer fsyncs a segment before any
@@ -252,7 +253,7 @@ impl SegmentReader {
             footer,
             dictionaries,
             sorted_keys: OnceLock::new(),
-            bloom_checked: OnceLock::new(),
+            bloom_shapes: OnceLock::new(),
         })
     }
 
@@ -657,13 +658,15 @@ impl SegmentReader {
         Ok(keys)
     }
 
-    /// Checks the bloom area's CRC, once per reader: on the first bloom look-up rather than at
-    /// open, so a process that never consults a bloom (a query without `user_id` or `event_id`
-    /// filters) neither reads nor checksums the area, ~15 % of a generated segment's bytes. A corrupt area is still never used: every look-up passes here first, and
-    /// [`Self::verify`] checks it too.
-    fn check_bloom_area(&self) -> Result<()> {
-        if self.bloom_checked.get().is_some() {
-            return Ok(());
+    /// Checks the bloom area's CRC and reads every filter's header, once per reader: on the
+    /// first bloom look-up rather than at open, so a process that never consults a bloom (a
+    /// query without `user_id` or `event_id` filters) neither reads nor checksums the area,
+    /// ~15 % of a generated segment's bytes. A corrupt area is still never used: every
+    /// look-up passes here first, and [`Self::verify`] checks it too. The headers kept (per
+    /// bloom column, per block) spare a look-up the read of its filter's first cache line.
+    fn bloom_shapes(&self) -> Result<&[Vec<BloomShape>]> {
+        if let Some(shapes) = self.bloom_shapes.get() {
+            return Ok(shapes);
         }
         let (offset, len) = (self.footer.bloom_offset, self.footer.bloom_len);
         let bloom = &self.mmap[offset as usize..(offset + len) as usize];
@@ -677,26 +680,47 @@ impl SegmentReader {
                 got,
             });
         }
-        let _ = self.bloom_checked.set(());
-        Ok(())
+        let mut shapes = Vec::with_capacity(self.footer.blooms.len());
+        for (col, blocks) in &self.footer.blooms {
+            let mut of_col = Vec::with_capacity(blocks.len());
+            for (b, &(rel, len)) in blocks.iter().enumerate() {
+                let start = (offset + u64::from(rel)) as usize;
+                let shape =
+                    BloomFilter::shape(&self.mmap[start..start + len as usize]).map_err(|e| {
+                        Error::Corrupt {
+                            path: self.path.clone(),
+                            offset: Some(start as u64),
+                            reason: format!("{col} bloom of block {b}: {e}"),
+                        }
+                    })?;
+                of_col.push(shape);
+            }
+            shapes.push(of_col);
+        }
+        Ok(self.bloom_shapes.get_or_init(|| shapes))
     }
 
     /// Whether block `b` may hold a row whose `col` (a bloom column) hashes to `hash`. `true` for
     /// columns without blooms.
     pub fn bloom_may_contain(&self, col: ColumnId, b: u32, hash: u64) -> Result<bool> {
-        let Some((_, blocks)) = self.footer.blooms.iter().find(|(c, _)| *c == col) else {
-            return Ok(true);
+        Ok(self.bloom(col, b)?.is_none_or(|f| f.may_contain_hash(hash)))
+    }
+
+    /// The bloom filter of block `b` on `col`, `None` for columns without blooms.
+    pub fn bloom(&self, col: ColumnId, b: u32) -> Result<Option<BloomFilter<'_>>> {
+        let Some(i) = self.footer.blooms.iter().position(|(c, _)| *c == col) else {
+            return Ok(None);
         };
-        self.check_bloom_area()?;
-        let (rel, len) = blocks[b as usize];
+        let shape = self.bloom_shapes()?[i][b as usize];
+        let (rel, len) = self.footer.blooms[i].1[b as usize];
         let start = (self.footer.bloom_offset + u64::from(rel)) as usize;
-        let bytes = &self.mmap[start..start + len as usize];
-        let filter = BloomFilter::from_bytes(bytes).map_err(|e| Error::Corrupt {
-            path: self.path.clone(),
-            offset: Some(start as u64),
-            reason: format!("{col} bloom of block {b}: {e}"),
-        })?;
-        Ok(filter.may_contain_hash(hash))
+        BloomFilter::with_shape(&self.mmap[start..start + len as usize], shape)
+            .map(Some)
+            .map_err(|e| Error::Corrupt {
+                path: self.path.clone(),
+                offset: Some(start as u64),
+                reason: format!("{col} bloom of block {b}: {e}"),
+            })
     }
 
     /// Whether the segment holds `event_id`: exact. Blooms answer most "no"s without decoding
@@ -817,7 +841,7 @@ impl SegmentReader {
     /// Checks the CRC of every block, dictionary and key block, and decodes each once: what
     /// `adstore inspect` runs. Returns (stored bytes, raw bytes) per column.
     pub fn verify(&self, ctx: &mut ReadContext) -> Result<Vec<(ColumnId, u64, u64)>> {
-        self.check_bloom_area()?;
+        self.bloom_shapes()?;
         let mut sizes = Vec::new();
         for col in ColumnId::ALL {
             let (mut stored, mut raw) = (0u64, 0u64);

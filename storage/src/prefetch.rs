@@ -1,4 +1,4 @@
-//! Software prefetch of the blocks a scan reads next.
+//! Software prefetch: reads known ahead start early, so that their cache misses overlap.
 //!
 //! A scan reads a column block in two passes: its CRC over the framed bytes, then the decoding.
 //! The first pass over a block not in L1/L2 waits on memory (DRAM, or a far L3) at every
@@ -7,6 +7,9 @@
 //! chunk of rows), so that its CRC pass finds the bytes in cache: the same bytes are still
 //! checked before use, only fetched earlier. A prefetch is a hint: it never faults and has
 //! no other effect.
+//!
+//! [`prefetch_line`] alone serves look-ups known in a batch (the blooms of a one-user query,
+//! `crate::snapshot`): prefetch every line first, then read them.
 
 /// Cache lines of the next block's bytes, issued a few at a time.
 #[derive(Debug)]
@@ -66,7 +69,7 @@ impl<'a> Prefetch<'a> {
 
 /// Asks the CPU to load the cache line holding `bytes[0]` into cache, without waiting.
 #[inline(always)]
-fn prefetch_line(bytes: &[u8]) {
+pub(crate) fn prefetch_line(bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
