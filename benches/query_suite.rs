@@ -106,6 +106,10 @@ fn main() {
         "{:<5} {:>10} {:>10} {:>8} {:>7} {:>11} {:>8} {:>10}",
         "query", "median ms", "min ms", "cpu ms", "rows", "units kept", "decided", "from stats"
     );
+    let idle = std::env::var("ADSTORE_BENCH_IDLE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis);
     let options = ExecOptions::default();
     let only = std::env::var("ADSTORE_BENCH_ONLY").ok();
     for (name, sql) in suite::queries(&params) {
@@ -118,6 +122,9 @@ fn main() {
         let mut last = None;
         let mut cpu_start = Duration::ZERO;
         for i in 0..runs + 2 {
+            if let Some(idle) = idle {
+                std::thread::sleep(idle);
+            }
             if i == 2 {
                 cpu_start = cpu_time();
             }
