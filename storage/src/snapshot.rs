@@ -262,10 +262,12 @@ impl Snapshot {
 struct Candidates {
     segment: Arc<SegmentReader>,
     blocks: Vec<u32>,
-    /// Per bloom column of the filter, the hashes of its values: a block stays if, for each,
-    /// its bloom admits one of them.
-    blooms: Vec<(ColumnId, Vec<u64>)>,
+    blooms: BloomChecks,
 }
+
+/// Per bloom column of a filter, the hashes of its values: a block stays if, for each, its
+/// bloom admits one of them.
+type BloomChecks = Vec<(ColumnId, Vec<u64>)>;
 
 impl Candidates {
     /// `None` when no block of `segment` can match.
@@ -339,7 +341,7 @@ fn segment_checks(
     segment: &SegmentReader,
     filter: &ScanFilter,
     ctx: &mut ReadContext,
-) -> Result<Option<(Vec<BlockCheck>, Vec<(ColumnId, Vec<u64>)>)>> {
+) -> Result<Option<(Vec<BlockCheck>, BloomChecks)>> {
     let mut checks = Vec::new();
     let mut blooms = Vec::new();
     for &(col, lo, hi) in &filter.int_ranges {
