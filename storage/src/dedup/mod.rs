@@ -21,4 +21,4 @@
 
 mod index;
 
-pub use index::{Candidates, DedupIndex};
+pub use index::{BulkInsert, Candidates, DedupIndex};

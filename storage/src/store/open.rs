@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
@@ -135,18 +135,7 @@ pub(super) fn open_writer(dir: &Path, options: StoreOptions) -> Result<(Shared, 
     if let Some(w) = watermark {
         dedup.advance(w);
     }
-    let mut ctx = ReadContext::new()?;
-    for (key, segs) in &segments {
-        if key.day < dedup.first_indexed_day() {
-            continue;
-        }
-        for s in segs {
-            s.for_each_event_id(&mut ctx, |id| {
-                let fp = dedup.fingerprint(event_id_hash(id));
-                dedup.insert(fp, *key);
-            })?;
-        }
-    }
+    index_segment_ids(&mut dedup, &segments)?;
     let mut memtable = Memtable::default();
     for (lsn, batch) in memtable_batches {
         insert_replayed(
@@ -368,12 +357,62 @@ fn insert_replayed(
         let mut b = crate::EventBatch::with_capacity(rows.len());
         b.extend_from_rows(batch, &rows);
         let hashes: Vec<u64> = b.event_id.iter().map(event_id_hash).collect();
-        for &h in &hashes {
-            let fp = dedup.fingerprint(h);
-            dedup.insert(fp, key);
-        }
+        dedup.insert_hashes(&hashes, key);
         memtable.insert(key, lsn, b, &hashes);
     }
+}
+
+/// Adds the event ids of the segments of days inside the index's window to `dedup`: every
+/// id of the window, so it is most of what opening a large store costs. Worker threads
+/// decode the segments' sorted keys (zstd) and hash them, one segment at a time; this
+/// thread inserts the hashes, in bucket order ([`crate::dedup::BulkInsert`]).
+fn index_segment_ids(
+    dedup: &mut DedupIndex,
+    segments: &BTreeMap<PartitionKey, Vec<Arc<SegmentReader>>>,
+) -> Result<()> {
+    let first_day = dedup.first_indexed_day();
+    let work: Vec<(PartitionKey, &Arc<SegmentReader>)> = segments
+        .iter()
+        .filter(|(key, _)| key.day >= first_day)
+        .flat_map(|(key, segs)| segs.iter().map(move |s| (*key, s)))
+        .collect();
+    let ids: u64 = work.iter().map(|(_, s)| s.rows()).sum();
+    let mut bulk = dedup.bulk(usize::try_from(ids).unwrap_or(usize::MAX));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(work.len());
+    std::thread::scope(|scope| {
+        // Bounded: decoded hashes wait for the inserting thread, not pile up.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(PartitionKey, Vec<u64>)>>(threads);
+        for _ in 0..threads {
+            let (tx, work, next) = (tx.clone(), &work, &next);
+            scope.spawn(move || {
+                let mut ctx = match ReadContext::new() {
+                    Ok(ctx) => ctx,
+                    Err(e) => return drop(tx.send(Err(e))),
+                };
+                while let Some((key, s)) = work.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let mut hashes = Vec::with_capacity(usize::try_from(s.rows()).unwrap_or(0));
+                    let decoded = s
+                        .for_each_event_id(&mut ctx, |id| hashes.push(event_id_hash(id)))
+                        .map(|()| (*key, hashes));
+                    // The receiver is gone only after an error: stop.
+                    if tx.send(decoded).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for decoded in rx {
+            let (key, hashes) = decoded?;
+            bulk.add(&hashes, key);
+        }
+        Ok::<(), Error>(())
+    })?;
+    bulk.finish();
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
