@@ -10,6 +10,8 @@
 //! queries (Q4, Q5) for that campaign instead of the busiest (the harness's Q4m and Q5m use the
 //! median one). `ADSTORE_BENCH_USER=u-42` skips the search for the busiest user (a `GROUP BY
 //! user_id` over the whole store: ~25 s at 50M impressions) and uses that one for Q7 and Q10.
+//! `ADSTORE_BENCH_IDLE_MS=200` sleeps that long before each run, to time a query that finds
+//! the caches as an idle process does (BENCHMARKS.md, "Where adstore is slower").
 
 #![allow(
     clippy::unwrap_used,
