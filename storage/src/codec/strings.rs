@@ -117,6 +117,65 @@ pub fn for_each_string(
     Ok(bytes.len() + header)
 }
 
+/// Appends to `mask` one flag per row of the `rows` strings at the start of `input`: whether the
+/// row's value is one of `needles`. Each needle is searched for in the block's bytes (memchr's
+/// `memmem`, vectorized) and a hit counts only when it is exactly a row's value, so a block
+/// that holds a value rarely (one user's rows) is not compared row by row. Returns the bytes
+/// consumed, as [`decode_strings`] does; on error `mask` is left as it was.
+///
+/// # Errors
+/// Those of [`for_each_string`].
+pub fn match_rows(
+    input: &[u8],
+    rows: usize,
+    needles: &[&[u8]],
+    mask: &mut Vec<bool>,
+) -> Result<usize, CodecError> {
+    let (lengths, header, bytes) = lengths_and_bytes(input, rows)?;
+    let first = mask.len();
+    mask.resize(first + lengths.len(), false);
+    let rows_mask = &mut mask[first..];
+    // Where each row's value starts, computed at the first hit.
+    let mut starts: Vec<usize> = Vec::new();
+    for needle in needles {
+        if needle.is_empty() {
+            for (m, &len) in rows_mask.iter_mut().zip(&lengths) {
+                *m |= len == 0;
+            }
+            continue;
+        }
+        let finder = memchr::memmem::Finder::new(needle);
+        let mut from = 0;
+        // Occurrences may overlap (a hit that spans two values can hide one that starts a
+        // value), so the search resumes at the next value's start, not after the hit.
+        while let Some(found) = bytes.get(from..).and_then(|rest| finder.find(rest)) {
+            let at = from + found;
+            if starts.is_empty() {
+                let mut pos = 0usize;
+                starts.extend(lengths.iter().map(|&len| {
+                    let start = pos;
+                    pos += len as usize;
+                    start
+                }));
+            }
+            // Rows starting at or before `at`; the last of them is the one `at` may start
+            // (empty rows before it start there too).
+            let next = starts.partition_point(|&s| s <= at);
+            if let Some(r) = next.checked_sub(1)
+                && starts[r] == at
+                && lengths[r] as usize == needle.len()
+            {
+                rows_mask[r] = true;
+            }
+            match starts.get(next) {
+                Some(&start) => from = start,
+                None => break,
+            }
+        }
+    }
+    Ok(bytes.len() + header)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +185,40 @@ mod tests {
         let mut out = Vec::new();
         encode_strings(values.iter().copied(), &mut out);
         out
+    }
+
+    /// `match_rows` against a comparison of every row.
+    fn check_match(values: &[&str], needles: &[&str]) {
+        let enc = encoded(values);
+        let needle_bytes: Vec<&[u8]> = needles.iter().map(|n| n.as_bytes()).collect();
+        let mut mask = vec![true]; // appended after what is there
+        let used = match_rows(&enc, values.len(), &needle_bytes, &mut mask).unwrap();
+        assert_eq!(used, enc.len());
+        let expected: Vec<bool> = std::iter::once(true)
+            .chain(values.iter().map(|v| needles.contains(v)))
+            .collect();
+        assert_eq!(mask, expected, "values {values:?}, needles {needles:?}");
+    }
+
+    #[test]
+    fn matches_whole_values_only() {
+        // Hits across a boundary, inside, as a prefix or a suffix of a value are not rows.
+        let values = ["ab", "c", "", "abc", "bc", "", "", "abc", "x", "ab"];
+        check_match(&values, &["bc"]);
+        check_match(&values, &["abc"]);
+        check_match(&values, &["ab", "x"]);
+        check_match(&values, &["b"]);
+        check_match(&values, &[""]);
+        check_match(&values, &["nope", "c"]);
+        check_match(&values, &[]);
+        check_match(&[], &["a"]);
+        // Overlapping occurrences of a repetitive needle.
+        check_match(&["aa", "aaa", "a", "aa"], &["aa"]);
+        // Damaged input is an error and leaves the mask as it was.
+        let enc = encoded(&["abc", "d"]);
+        let mut mask = vec![false];
+        assert!(match_rows(&enc[..enc.len() - 1], 2, &[b"d"], &mut mask).is_err());
+        assert_eq!(mask, [false]);
     }
 
     fn round_trip(values: &[String]) {
@@ -146,6 +239,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn matches_as_a_comparison_of_every_row_does(
+            values in prop::collection::vec("[ab]{0,3}", 0..60),
+            needles in prop::collection::vec("[ab]{0,3}", 0..4),
+        ) {
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+            check_match(&values, &needles);
+        }
+
         #[test]
         fn round_trips_small(values in prop::collection::vec(".{0,12}", 0..200)) {
             round_trip(&values);

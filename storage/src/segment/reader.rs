@@ -91,6 +91,10 @@ pub struct ReadContext {
 /// Most integer columns [`SegmentReader::stream_codes_with_ints`] streams beside the codes.
 pub const MAX_STREAMED_INTS: usize = 4;
 
+/// Most values [`SegmentReader::match_strings`] searches for in a block's bytes; past that it
+/// compares each row with them.
+const MAX_SEARCHED_NEEDLES: usize = 8;
+
 /// Most buffers of each kind a [`ReadContext`] keeps for reuse: more than the columns of one
 /// unit, so a scan that hands back each unit's columns allocates none after its first unit.
 const MAX_SPARE: usize = 24;
@@ -335,14 +339,27 @@ impl SegmentReader {
         needles: &[&str],
         ctx: &mut ReadContext,
     ) -> Result<Vec<bool>> {
-        let mut mask = Vec::with_capacity(self.footer.rows_in_block(b));
-        self.for_each_string(col, b, ctx, |value| {
-            mask.push(
-                needles
-                    .iter()
-                    .any(|n| n.len() == value.len() && n.as_bytes() == value),
-            );
-        })?;
+        let rows = self.footer.rows_in_block(b);
+        let mut mask = Vec::with_capacity(rows);
+        if needles.len() > MAX_SEARCHED_NEEDLES {
+            self.for_each_string(col, b, ctx, |value| {
+                mask.push(
+                    needles
+                        .iter()
+                        .any(|n| n.len() == value.len() && n.as_bytes() == value),
+                );
+            })?;
+            return Ok(mask);
+        }
+        Self::check_string_blocks(col)?;
+        let meta = *self.block_meta(col, b);
+        let what = Named::Block(col, b);
+        let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
+        let len = raw.len();
+        let needles: Vec<&[u8]> = needles.iter().map(|n| n.as_bytes()).collect();
+        strings::match_rows(raw, rows, &needles, &mut mask)
+            .and_then(|used| check_len(used, len))
+            .map_err(|e| self.codec(&what, e))?;
         Ok(mask)
     }
 
@@ -357,11 +374,7 @@ impl SegmentReader {
         ctx: &mut ReadContext,
         f: impl FnMut(&[u8]),
     ) -> Result<()> {
-        if col.kind() != ColumnKind::PlainString || col == ColumnId::EventId {
-            return Err(Error::InvalidArgument(format!(
-                "{col} is not a plain string column with string blocks"
-            )));
-        }
+        Self::check_string_blocks(col)?;
         let rows = self.footer.rows_in_block(b);
         let meta = *self.block_meta(col, b);
         let what = Named::Block(col, b);
@@ -370,6 +383,17 @@ impl SegmentReader {
         strings::for_each_string(raw, rows, f)
             .and_then(|used| check_len(used, len))
             .map_err(|e| self.codec(&what, e))
+    }
+
+    /// An error unless `col`'s blocks hold strings (a plain string column other than
+    /// `event_id`, whose blocks hold ranks).
+    fn check_string_blocks(col: ColumnId) -> Result<()> {
+        if col.kind() != ColumnKind::PlainString || col == ColumnId::EventId {
+            return Err(Error::InvalidArgument(format!(
+                "{col} is not a plain string column with string blocks"
+            )));
+        }
+        Ok(())
     }
 
     /// Decodes column `col` of block `b`.
