@@ -139,8 +139,19 @@ impl DedupIndex {
     /// Records that events with the fingerprints of `hashes` (full xxh3 hashes, as given to
     /// [`DedupIndex::fingerprint`]) are stored in `partition`: [`DedupIndex::insert`] for each,
     /// with the partition looked up once and the table grown once (a [`BulkInsert`] of one
-    /// partition).
+    /// partition when the batch is large enough to sort).
     pub fn insert_hashes(&mut self, hashes: &[u64], partition: PartitionKey) {
+        if hashes.len() < IN_BUCKET_ORDER_MIN {
+            // An append's batch of one partition (a few hundred ids): straight in, without
+            // the entries a bulk insert would collect and sort first.
+            let slot = self.slot_of(partition);
+            self.table
+                .reserve(hashes.len(), |&e| table_hash(entry_fingerprint(e)));
+            for &h in hashes {
+                self.insert_in_slot(h & self.mask, slot);
+            }
+            return;
+        }
         let mut bulk = self.bulk(hashes.len());
         bulk.add(hashes, partition);
         bulk.finish();
