@@ -55,6 +55,29 @@ def suite_params(client: grpc_client.SqlClient) -> dict:
     return params
 
 
+def build_store(ad: Adstore, work: str, impressions: int, keep_data: bool,
+                problems: list[str]) -> tuple[dict, dict]:
+    """`adstore gen` into `work`, one `adstore ingest` of every file into `ad`'s (new) store,
+    its totals checked against truth.json (a difference appended to `problems`), then
+    `adstore compact`. The generated files are removed unless `keep_data`; truth.json is kept
+    as `work`/truth.json. Returns (the load's figures, truth.json)."""
+    data_dir = os.path.join(work, f"gen-{impressions}")
+    shutil.rmtree(ad.data, ignore_errors=True)
+    truth = generate(ad, data_dir, impressions)
+    shutil.copyfile(os.path.join(data_dir, "truth.json"), os.path.join(work, "truth.json"))
+    files = sorted(os.path.join(data_dir, f) for f in truth["files"])
+    print(f"adstore ingest of {len(files)} files ...", flush=True)
+    load = ad.ingest(files, int((datetime.datetime.now().timestamp() + 86_400) * 1000))
+    problems += check_totals("adstore ingest", {"all": load}, truth)
+    if not keep_data:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(f"  {load['seconds']:.1f} s, {load['rows_read'] / load['seconds']:,.0f} rows/s, "
+          f"peak RSS {mib(load['peak_rss'])}", flush=True)
+    load["compact_seconds"] = ad.compact()
+    print(f"  adstore compact {load['compact_seconds']:.1f} s", flush=True)
+    return load, truth
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--impressions", type=int, default=50_000_000)
@@ -66,7 +89,6 @@ def main() -> int:
                    help="only the queries, on the store of the last run in --work")
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    data_dir = os.path.join(a.work, f"gen-{a.impressions}")
     store = os.path.join(a.work, "adstore-data")
     ad = Adstore(a.adstore, store)
     problems: list[str] = []
@@ -74,18 +96,7 @@ def main() -> int:
         print(f"reusing the store {store}: ingest not measured", flush=True)
         load = {}
     else:
-        shutil.rmtree(store, ignore_errors=True)
-        truth = generate(ad, data_dir, a.impressions)
-        files = sorted(os.path.join(data_dir, f) for f in truth["files"])
-        print(f"adstore ingest of {len(files)} files ...", flush=True)
-        load = ad.ingest(files, int((datetime.datetime.now().timestamp() + 86_400) * 1000))
-        problems += check_totals("adstore ingest", {"all": load}, truth)
-        if not a.keep_data:
-            shutil.rmtree(data_dir, ignore_errors=True)
-        print(f"  {load['seconds']:.1f} s, {load['rows_read'] / load['seconds']:,.0f} rows/s, "
-              f"peak RSS {mib(load['peak_rss'])}", flush=True)
-        load["compact_seconds"] = ad.compact()
-        print(f"  adstore compact {load['compact_seconds']:.1f} s", flush=True)
+        load, _ = build_store(ad, a.work, a.impressions, a.keep_data, problems)
 
     grpc_client.generate_stubs(REPO, os.path.join(a.work, "pyproto"))
     server = Server(a.adstore, store, os.path.join(a.work, "serve.log"))
