@@ -181,7 +181,10 @@ impl Footer {
                 "{block_count} blocks of {block_rows} rows cannot hold {rows} rows"
             ));
         }
-        let check_range = |offset: u64, len: u64, what: &str| {
+        // `what` names the range only for the error: it is not formatted otherwise (a footer
+        // holds a range per column and block, and a read-only query process decodes every
+        // segment's footer).
+        let check_range = |offset: u64, len: u64, what: &dyn std::fmt::Display| {
             if offset.checked_add(len).is_none_or(|end| end > data_end)
                 || offset < super::format::HEADER_LEN as u64
             {
@@ -205,7 +208,7 @@ impl Footer {
             let dict_len = r.u32()?;
             let dict_block = (r.u64()?, r.u32()?);
             if expected.kind() == ColumnKind::DictString {
-                check_range(dict_block.0, u64::from(dict_block.1), "dictionary block")?;
+                check_range(dict_block.0, u64::from(dict_block.1), &"dictionary block")?;
             }
             let has_sum =
                 with_sums && matches!(expected.kind(), ColumnKind::I64 | ColumnKind::Bool);
@@ -226,7 +229,7 @@ impl Footer {
                 check_range(
                     meta.offset,
                     u64::from(meta.len),
-                    &format!("{expected} block {b}"),
+                    &format_args!("{expected} block {b}"),
                 )?;
                 blocks.push(meta);
             }
@@ -240,7 +243,7 @@ impl Footer {
         let bloom_offset = r.u64()?;
         let bloom_len = r.u64()?;
         let bloom_crc = r.u32()?;
-        check_range(bloom_offset, bloom_len, "bloom area")?;
+        check_range(bloom_offset, bloom_len, &"bloom area")?;
         let bloom_columns = r.u8()?;
         let mut blooms = Vec::new();
         for _ in 0..bloom_columns {
@@ -264,7 +267,7 @@ impl Footer {
         for i in 0..key_block_count {
             let offset = r.u64()?;
             let len = r.u32()?;
-            check_range(offset, u64::from(len), &format!("key block {i}"))?;
+            check_range(offset, u64::from(len), &format_args!("key block {i}"))?;
             let keys = r.u32()?;
             let key_len = usize::from(r.u16()?);
             let first_key = std::str::from_utf8(r.take(key_len)?)
