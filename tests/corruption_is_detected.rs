@@ -13,8 +13,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use adstore_storage::segment::SegmentId;
 use adstore_storage::wal::list_wal_files;
-use adstore_storage::{Error, ReadContext, ScanFilter, Store, StoreOptions};
+use adstore_storage::{
+    ColumnId, Error, ReadContext, ScanFilter, SegmentReader, Store, StoreOptions,
+};
 use common::{DAY0, id_counts, ids, impressions};
 
 fn options() -> StoreOptions {
@@ -156,6 +159,63 @@ fn a_flipped_byte_in_a_segment_block_fails_the_scan_and_inspect() {
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_flipped_byte_in_a_bloom_filter_fails_the_look_ups_that_read_it_and_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), options()).unwrap();
+        store
+            .append(&impressions(&ids("b", 0..2000), DAY0))
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let seg = segment_files(dir.path()).into_iter().next().unwrap();
+    let (start, len) = {
+        let reader = SegmentReader::open(&seg, SegmentId(0)).unwrap();
+        let footer = reader.footer();
+        let (_, filters) = footer
+            .blooms
+            .iter()
+            .find(|(c, _)| *c == ColumnId::UserId)
+            .unwrap();
+        let (rel, len) = filters[0];
+        (footer.bloom_offset as usize + rel as usize, len as usize)
+    };
+    // One bit in every 64-byte block of block 0's user_id filter: whichever a look-up reads.
+    let mut bytes = std::fs::read(&seg).unwrap();
+    for k in 0..(len - 8) / 68 {
+        bytes[start + 8 + 64 * k] ^= 0x01;
+    }
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let store = Store::open_read_only(dir.path()).unwrap();
+    let snapshot = store.snapshot();
+    let mut ctx = ReadContext::new().unwrap();
+    // A scan without a user_id filter reads no bloom: every row is there.
+    let rows: usize = snapshot
+        .plan(&ScanFilter::all(), &mut ctx)
+        .unwrap()
+        .iter()
+        .map(|u| u.rows())
+        .sum();
+    assert_eq!(rows, 2000);
+    // The one-user plan reads the damaged filter: an error, not a block wrongly skipped.
+    let one_user = ScanFilter::all().string_in(ColumnId::UserId, ["u-1"]);
+    let err = snapshot.plan(&one_user, &mut ctx).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains(&seg.display().to_string()), "{text}");
+    assert!(text.contains("user_id bloom of block 0"), "{text}");
+    assert!(text.contains("CRC mismatch"), "{text}");
+    let out = inspect(&seg);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("user_id bloom of block 0"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

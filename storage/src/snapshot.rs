@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::memtable::event_id_hash;
 use crate::partition::{PartitionKey, campaign_bucket};
 use crate::schema::{ColumnId, ColumnKind, day_of};
-use crate::segment::{ColumnData, LazySegment, ReadContext, SegmentReader};
+use crate::segment::{CheckedBloom, ColumnData, LazySegment, ReadContext, SegmentReader};
 
 /// Conservative pruning hints, conjunctive: a row can match only if it satisfies all of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -313,7 +313,7 @@ fn prune_by_blooms(candidates: &mut [Candidates]) -> Result<()> {
                 let Some(bloom) = c.segment.bloom(*col, b)? else {
                     continue;
                 };
-                if !hashes.iter().any(|&h| bloom.may_contain_hash(h)) {
+                if !any_admitted(&bloom, hashes)? {
                     admitted = false;
                     break;
                 }
@@ -325,6 +325,17 @@ fn prune_by_blooms(candidates: &mut [Candidates]) -> Result<()> {
         c.blocks = kept;
     }
     Ok(())
+}
+
+/// Whether `bloom` admits one of `hashes`: an error when a filter block it reads fails its
+/// CRC.
+fn any_admitted(bloom: &CheckedBloom<'_>, hashes: &[u64]) -> Result<bool> {
+    for &h in hashes {
+        if bloom.check_hash(h)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A per-block test of block statistics derived from the filter for one segment.

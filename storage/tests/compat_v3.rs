@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use adstore_storage::producer::ProducerAppend;
 use adstore_storage::{
-    ColumnData, ColumnId, EventBatch, EventRef, EventType, ReadContext, ScanFilter, Store,
-    StoreOptions,
+    ColumnData, ColumnId, EventBatch, EventRef, EventType, ReadContext, ScanFilter, ScanUnit,
+    Store, StoreOptions,
 };
 
 const DAY0: i64 = 20_414 * 86_400 * 1_000_000;
@@ -142,6 +142,22 @@ fn a_version_3_store_opens_and_reads_back_its_events_and_dictionary_columns() {
         let expected: Vec<String> = (0..350).map(|i| format!("fx3-{i:04}")).collect();
         assert_eq!(seen, expected);
         assert_eq!(cost, (0..350).map(|i| i * 10).sum::<i64>());
+        // Format 3's blooms (plain filters under one CRC for the whole area) still prune a
+        // one-user plan, and keep every block holding the user.
+        let one_user = |user: &str| ScanFilter::all().string_in(ColumnId::UserId, [user]);
+        let mut evens = 0;
+        for unit in snapshot.plan(&one_user("u-even"), &mut ctx).unwrap() {
+            let cols = unit.read(&[ColumnId::UserId], &mut ctx).unwrap();
+            evens += (0..cols[0].len())
+                .filter(|&r| cols[0].str_at(r).unwrap() == "u-even")
+                .count();
+        }
+        assert_eq!(evens, 175);
+        let nobody = snapshot.plan(&one_user("u-nobody"), &mut ctx).unwrap();
+        assert!(
+            nobody.iter().all(|u| !matches!(u, ScanUnit::Block { .. })),
+            "the blooms rule out every segment block"
+        );
         if writer {
             // Both producer marks survived (the flushed one in the manifest, the other in the
             // WAL): a retry of either is applied as nothing.

@@ -7,7 +7,10 @@
 use std::f64::consts::LN_2;
 use std::fmt;
 
-use super::format::{BLOCK_BITS, BLOCK_LEN, HEADER_LEN, Header, MAX_PROBES, block_index, probes};
+use super::format::{
+    BLOCK_BITS, BLOCK_CRC_LEN, BLOCK_LEN, HEADER_LEN, Header, Layout, MAX_PROBES, block_crc,
+    block_index, probes,
+};
 use super::hash_key;
 
 /// The most blocks a builder allocates: 2^21 × 64 bytes = 128 MiB, whatever it is asked for.
@@ -19,15 +22,15 @@ const MAX_BITS_PER_KEY_FOR_PROBES: f64 = 32.0;
 /// Accumulates keys into a blocked bloom filter, then serializes it.
 ///
 /// ```
-/// # use adstore_storage::bloom::{BloomBuilder, BloomFilter};
+/// # use adstore_storage::bloom::{BloomBuilder, BloomFilter, Layout};
 /// let mut builder = BloomBuilder::new(2, 10.0);
 /// builder.insert(b"event-1");
 /// builder.insert(b"event-2");
 /// let mut bytes = Vec::new();
-/// builder.finish(&mut bytes);
+/// builder.finish(Layout::Checked, &mut bytes);
 ///
-/// let filter = BloomFilter::from_bytes(&bytes)?;
-/// assert!(filter.may_contain(b"event-1"));
+/// let filter = BloomFilter::from_bytes(&bytes, Layout::Checked)?;
+/// assert!(filter.check(b"event-1")?);
 /// # Ok::<(), adstore_storage::bloom::BloomError>(())
 /// ```
 #[derive(Clone)]
@@ -72,22 +75,36 @@ impl BloomBuilder {
         self.insert_hash(hash_key(key));
     }
 
-    /// Appends the serialized filter, [`serialized_len`](Self::serialized_len) bytes, to `out`.
+    /// Appends the serialized filter in `layout`, [`serialized_len`](Self::serialized_len)
+    /// bytes, to `out`.
     ///
     /// The builder is left as it was: more keys may be added and the filter written again.
-    pub fn finish(&self, out: &mut Vec<u8>) {
-        out.reserve(self.serialized_len());
+    pub fn finish(&self, layout: Layout, out: &mut Vec<u8>) {
+        out.reserve(self.serialized_len(layout));
+        let header = self.header();
+        header.encode(out);
+        out.extend_from_slice(self.blocks.as_flattened());
+        if layout == Layout::Checked {
+            for block in &self.blocks {
+                out.extend_from_slice(&block_crc(header, block).to_le_bytes());
+            }
+        }
+    }
+
+    /// Length in bytes of what [`finish`](Self::finish) appends in `layout`.
+    pub fn serialized_len(&self, layout: Layout) -> usize {
+        let checks = match layout {
+            Layout::Plain => 0,
+            Layout::Checked => BLOCK_CRC_LEN,
+        };
+        HEADER_LEN + self.blocks.len() * (BLOCK_LEN + checks)
+    }
+
+    fn header(&self) -> Header {
         Header {
             num_blocks: self.num_blocks,
             num_probes: self.num_probes,
         }
-        .encode(out);
-        out.extend_from_slice(self.blocks.as_flattened());
-    }
-
-    /// Length in bytes of what [`finish`](Self::finish) appends.
-    pub fn serialized_len(&self) -> usize {
-        HEADER_LEN + self.blocks.len() * BLOCK_LEN
     }
 
     /// Number of 64-byte blocks.
@@ -169,13 +186,15 @@ mod tests {
     fn serialized_len_matches_finish() {
         for (n, b) in [(0, 10.0), (1000, 10.0), (16_384, 0.5), (7, f64::NAN)] {
             let builder = BloomBuilder::new(n, b);
-            let mut out = vec![0xAA; 3];
-            builder.finish(&mut out);
-            assert_eq!(out.len(), 3 + builder.serialized_len());
-            assert_eq!(
-                builder.serialized_len(),
-                HEADER_LEN + 64 * builder.num_blocks() as usize
-            );
+            for (layout, per_block) in [(Layout::Plain, 64), (Layout::Checked, 68)] {
+                let mut out = vec![0xAA; 3];
+                builder.finish(layout, &mut out);
+                assert_eq!(out.len(), 3 + builder.serialized_len(layout));
+                assert_eq!(
+                    builder.serialized_len(layout),
+                    HEADER_LEN + per_block * builder.num_blocks() as usize
+                );
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Errors from reading a serialized bloom filter.
 //!
-//! Building a filter cannot fail; only [`BloomFilter::from_bytes`](super::BloomFilter::from_bytes)
-//! returns a [`BloomError`], when the bytes are too short or the header makes no sense. The
+//! Building a filter cannot fail; reading one returns a [`BloomError`] when the bytes are too
+//! short or the header makes no sense, and a checked filter's look-up when the block it reads
+//! fails its CRC. The
 //! crate's error folds it in with `From`, naming the segment and offset the bytes came from.
 
 /// Why a byte slice is not a serialized bloom filter.
@@ -20,4 +21,16 @@ pub enum BloomError {
     /// `1..=MAX_PROBES`, or non-zero reserved bytes.
     #[error("invalid bloom filter header: {0}")]
     InvalidHeader(String),
+    /// A checked filter's block (or its header) does not match the block's CRC.
+    #[error(
+        "bloom filter block {block}: CRC mismatch (stored {expected:#010x}, computed {got:#010x})"
+    )]
+    BlockChecksum {
+        /// The block's index in the filter.
+        block: usize,
+        /// The CRC stored after the blocks.
+        expected: u32,
+        /// The CRC of the header and block as read.
+        got: u32,
+    },
 }

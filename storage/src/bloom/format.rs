@@ -3,9 +3,14 @@
 //! Implements `docs/FORMAT.md`, section "Bloom filter". Integers are little-endian.
 //!
 //! ```text
-//! BloomFilter: | NumBlocks(u32) | NumProbes(u8) | Reserved(3B, zero) | Block × NumBlocks |
+//! BloomFilter: | NumBlocks(u32) | NumProbes(u8) | Reserved(3B, zero) | Block × NumBlocks | [BlockCrc(u32) × NumBlocks] |
 //! Block:       | 64 bytes = 512 bits; bit p is bit (p % 8) of byte (p / 8) |
+//! BlockCrc:    | CRC32 of the header's 8 bytes followed by the block's 64 |
 //! ```
+//!
+//! The `BlockCrc` array is there in a *checked* filter ([`Layout::Checked`], segment format 4
+//! on) and not in a *plain* one ([`Layout::Plain`], whose bytes a CRC over many filters covers
+//! instead). A look-up reads one block, so one block's CRC is all it needs to check.
 //!
 //! Both the [builder](super::BloomBuilder) and the [reader](super::BloomFilter) address bits
 //! only through [`block_index`] and [`probes`], so the two cannot drift apart.
@@ -25,6 +30,8 @@ const RESERVED_LEN: usize = 3;
 pub const HEADER_LEN: usize = RESERVED_OFFSET + RESERVED_LEN;
 /// Length of one block in bytes: one cache line.
 pub const BLOCK_LEN: usize = 64;
+/// Length of one block's CRC in a checked filter.
+pub const BLOCK_CRC_LEN: usize = 4;
 /// Bits in one block.
 pub(super) const BLOCK_BITS: usize = BLOCK_LEN * 8;
 /// The largest probe count a filter may declare.
@@ -36,6 +43,17 @@ const PROBE_MULTIPLIER: u32 = 0x9E37_79B9;
 /// A probe takes the top `32 - PROBE_SHIFT` = 9 bits of its state: a bit index in `0..512`.
 const PROBE_SHIFT: u32 = 32 - BLOCK_BITS.trailing_zeros();
 
+/// Whether a filter's blocks carry CRCs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Header and blocks only: something else checks the bytes (segment formats 1 to 3: one
+    /// CRC over every filter of the segment).
+    Plain,
+    /// Header, blocks, then one CRC32 per block over the header and that block, checked by
+    /// each look-up.
+    Checked,
+}
+
 /// The decoded, validated header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Header {
@@ -46,11 +64,17 @@ pub(super) struct Header {
 }
 
 impl Header {
+    /// The header's [`HEADER_LEN`] bytes.
+    pub(super) fn to_bytes(self) -> [u8; HEADER_LEN] {
+        let mut out = [0; HEADER_LEN];
+        out[NUM_BLOCKS_OFFSET..NUM_PROBES_OFFSET].copy_from_slice(&self.num_blocks.to_le_bytes());
+        out[NUM_PROBES_OFFSET] = self.num_probes;
+        out
+    }
+
     /// Appends the header's [`HEADER_LEN`] bytes to `out`.
     pub(super) fn encode(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.num_blocks.to_le_bytes());
-        out.push(self.num_probes);
-        out.extend_from_slice(&[0; RESERVED_LEN]);
+        out.extend_from_slice(&self.to_bytes());
     }
 
     /// Reads and validates the header at the start of `bytes`; the blocks are not looked at.
@@ -86,13 +110,28 @@ impl Header {
         })
     }
 
-    /// Total serialized length, header included, or `None` if it overflows `usize`.
-    pub(super) fn serialized_len(self) -> Option<usize> {
+    /// Total serialized length in `layout`, header included, or `None` if it overflows
+    /// `usize`.
+    pub(super) fn serialized_len(self, layout: Layout) -> Option<usize> {
+        let per_block = match layout {
+            Layout::Plain => BLOCK_LEN,
+            Layout::Checked => BLOCK_LEN + BLOCK_CRC_LEN,
+        };
         usize::try_from(self.num_blocks)
             .ok()?
-            .checked_mul(BLOCK_LEN)?
+            .checked_mul(per_block)?
             .checked_add(HEADER_LEN)
     }
+}
+
+/// A checked filter's CRC of `block`: CRC32 of the header's bytes, then the block's. The
+/// header is included so that a damaged probe count fails the check of every block.
+#[inline]
+pub(super) fn block_crc(header: Header, block: &[u8; BLOCK_LEN]) -> u32 {
+    let mut bytes = [0u8; HEADER_LEN + BLOCK_LEN];
+    bytes[..HEADER_LEN].copy_from_slice(&header.to_bytes());
+    bytes[HEADER_LEN..].copy_from_slice(block);
+    crc32fast::hash(&bytes)
 }
 
 /// The block a hash lives in: the upper 32 bits of the hash scaled onto `0..num_blocks`

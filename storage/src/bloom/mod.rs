@@ -83,6 +83,14 @@
 //! Measured by the test `documented_fpr_table_holds`: 100,000 keys inserted, 1,000,000 other
 //! keys looked up. The measurement is deterministic, and the test fails if it drifts from the
 //! table by more than 5 %.
+//!
+//! # Checked filters
+//!
+//! A [`Layout::Checked`] filter (segment format 4 on) follows its blocks with a CRC32 per
+//! block, over the header and that block: [`BloomFilter::check_hash`] checks the one block a
+//! look-up reads, so a damaged filter is an error and never a wrong "absent", at the cost of
+//! 4 bytes per 64 and a CRC of 72 bytes per look-up, instead of a CRC over every filter of a
+//! segment before the first look-up ([`Layout::Plain`], formats 1 to 3).
 
 mod builder;
 mod error;
@@ -93,7 +101,7 @@ mod tests;
 
 pub use builder::{BloomBuilder, MAX_NUM_BLOCKS};
 pub use error::BloomError;
-pub use format::{BLOCK_LEN, HEADER_LEN, MAX_PROBES};
+pub use format::{BLOCK_CRC_LEN, BLOCK_LEN, HEADER_LEN, Layout, MAX_PROBES};
 pub use reader::{BloomFilter, BloomShape};
 
 /// The hash of a bloom filter key: XXH3-64 with seed 0, the same on every platform.

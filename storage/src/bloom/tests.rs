@@ -13,14 +13,19 @@ fn key(tag: u8, i: u64) -> [u8; 9] {
     key
 }
 
-/// Serializes a filter holding keys `0..n` of tag `b'+'`.
+/// Serializes a plain filter holding keys `0..n` of tag `b'+'`.
 fn build(n: u64, bits_per_key: f64) -> Vec<u8> {
+    build_in(Layout::Plain, n, bits_per_key)
+}
+
+/// Serializes a filter in `layout` holding keys `0..n` of tag `b'+'`.
+fn build_in(layout: Layout, n: u64, bits_per_key: f64) -> Vec<u8> {
     let mut builder = BloomBuilder::new(n as usize, bits_per_key);
     for i in 0..n {
         builder.insert(&key(b'+', i));
     }
     let mut bytes = Vec::new();
-    builder.finish(&mut bytes);
+    builder.finish(layout, &mut bytes);
     bytes
 }
 
@@ -61,7 +66,7 @@ fn hash_key_is_xxh3_64_seed_0() {
 #[test]
 fn round_trip() {
     let bytes = build(1000, 10.0);
-    let filter = BloomFilter::from_bytes(&bytes).unwrap();
+    let filter = BloomFilter::from_bytes(&bytes, Layout::Plain).unwrap();
     assert_eq!(filter.serialized_len(), bytes.len());
     assert_eq!(filter.num_blocks(), 20);
     assert_eq!(filter.num_probes(), 6);
@@ -76,7 +81,7 @@ fn round_trip() {
 fn empty_filter_has_one_block_and_rejects_everything() {
     let bytes = build(0, 10.0);
     assert_eq!(bytes.len(), HEADER_LEN + BLOCK_LEN);
-    let filter = BloomFilter::from_bytes(&bytes).unwrap();
+    let filter = BloomFilter::from_bytes(&bytes, Layout::Plain).unwrap();
     assert_eq!(measured_fpr(&filter, 1000), 0.0);
 }
 
@@ -85,12 +90,15 @@ fn finish_appends_and_reader_ignores_what_follows() {
     let mut builder = BloomBuilder::new(100, 10.0);
     builder.insert(b"user-42");
     let mut out = b"prefix".to_vec();
-    builder.finish(&mut out);
+    builder.finish(Layout::Plain, &mut out);
     let end = out.len();
     out.extend_from_slice(b"the rest of the footer");
 
-    let filter = BloomFilter::from_bytes(&out[6..]).unwrap();
-    assert_eq!(filter.serialized_len(), builder.serialized_len());
+    let filter = BloomFilter::from_bytes(&out[6..], Layout::Plain).unwrap();
+    assert_eq!(
+        filter.serialized_len(),
+        builder.serialized_len(Layout::Plain)
+    );
     assert_eq!(6 + filter.serialized_len(), end);
     assert!(filter.may_contain(b"user-42"));
 }
@@ -104,7 +112,7 @@ fn format_fixture() {
         builder.insert(key);
     }
     let mut bytes = Vec::new();
-    builder.finish(&mut bytes);
+    builder.finish(Layout::Plain, &mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let expected = concat!(
         "01000000", // NumBlocks = 1
@@ -121,7 +129,7 @@ fn format_fixture() {
         builder.insert(key);
     }
     let mut bytes = Vec::new();
-    builder.finish(&mut bytes);
+    builder.finish(Layout::Plain, &mut bytes);
     assert_eq!(bytes[..HEADER_LEN], [4, 0, 0, 0, 6, 0, 0, 0]);
     let body = &bytes[HEADER_LEN..];
     let set_bits: Vec<usize> = (0..body.len() * 8)
@@ -134,11 +142,107 @@ fn format_fixture() {
     assert_eq!(set_bits, expected);
 }
 
+/// A checked filter is the plain one followed by one CRC32 per block, of the header's bytes
+/// and then the block's: computed here straight from the bytes, as FORMAT.md states it.
+#[test]
+fn a_checked_filter_is_the_plain_one_and_a_crc_per_block() {
+    let plain = build_in(Layout::Plain, 1_000, 10.0);
+    let checked = build_in(Layout::Checked, 1_000, 10.0);
+    let blocks = 20;
+    assert_eq!(
+        checked.len(),
+        HEADER_LEN + blocks * (BLOCK_LEN + BLOCK_CRC_LEN)
+    );
+    assert_eq!(checked[..plain.len()], plain[..]);
+    for b in 0..blocks {
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&plain[..HEADER_LEN]);
+        hasher.update(&plain[HEADER_LEN + b * BLOCK_LEN..][..BLOCK_LEN]);
+        let at = plain.len() + b * BLOCK_CRC_LEN;
+        assert_eq!(
+            checked[at..at + 4],
+            hasher.finalize().to_le_bytes(),
+            "block {b}"
+        );
+    }
+    let filter = BloomFilter::from_bytes(&checked, Layout::Checked).unwrap();
+    assert_eq!(filter.layout(), Layout::Checked);
+    assert_eq!(filter.serialized_len(), checked.len());
+    filter.verify().unwrap();
+    for i in 0..1000 {
+        assert!(filter.check(&key(b'+', i)).unwrap());
+    }
+    let plain_filter = BloomFilter::from_bytes(&plain, Layout::Plain).unwrap();
+    for i in 0..5000 {
+        let absent = key(b'-', i);
+        assert_eq!(
+            filter.check(&absent).unwrap(),
+            plain_filter.may_contain(&absent)
+        );
+    }
+    // The CRCs are part of the filter's length.
+    assert!(matches!(
+        BloomFilter::from_bytes(&checked[..checked.len() - 1], Layout::Checked),
+        Err(BloomError::Truncated { .. })
+    ));
+}
+
+/// Every byte of a checked filter matters: a flipped bit in a block or in its CRC fails the
+/// look-ups that read that block (and only those) and `verify`; one in the probe count fails
+/// every block.
+#[test]
+fn a_damaged_checked_filter_fails_the_look_ups_that_read_the_damage() {
+    let good = build_in(Layout::Checked, 1_000, 10.0);
+    let blocks = 20;
+    let crcs_at = HEADER_LEN + blocks * BLOCK_LEN;
+    let damaged_block = 7;
+    for at in [
+        HEADER_LEN + damaged_block * BLOCK_LEN,
+        HEADER_LEN + damaged_block * BLOCK_LEN + 63,
+        crcs_at + damaged_block * BLOCK_CRC_LEN + 2,
+    ] {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x10;
+        let filter = BloomFilter::from_bytes(&bytes, Layout::Checked).unwrap();
+        assert!(
+            matches!(filter.verify(), Err(BloomError::BlockChecksum { block, .. }) if block == damaged_block),
+            "byte {at}"
+        );
+        let (mut failed, mut answered) = (0, 0);
+        for i in 0..1000 {
+            let h = hash_key(&key(b'+', i));
+            let block = super::format::block_index(h, blocks as u32);
+            match filter.check_hash(h) {
+                Err(BloomError::BlockChecksum { block: b, .. }) => {
+                    assert_eq!((b, block), (damaged_block, damaged_block));
+                    failed += 1;
+                }
+                Ok(maybe) => {
+                    assert!(maybe && block != damaged_block, "key {i}, byte {at}");
+                    answered += 1;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(failed > 0 && answered > 0, "{failed} {answered}");
+    }
+    // NumProbes 6 -> 5: a valid header, but every block's CRC covers it.
+    let mut bytes = good.clone();
+    bytes[4] = 5;
+    let filter = BloomFilter::from_bytes(&bytes, Layout::Checked).unwrap();
+    for i in 0..100 {
+        assert!(matches!(
+            filter.check(&key(b'+', i)),
+            Err(BloomError::BlockChecksum { .. })
+        ));
+    }
+}
+
 #[test]
 fn truncated_input_is_an_error() {
     let bytes = build(100, 10.0);
     for len in 0..bytes.len() {
-        let err = BloomFilter::from_bytes(&bytes[..len]).unwrap_err();
+        let err = BloomFilter::from_bytes(&bytes[..len], Layout::Plain).unwrap_err();
         let needed = if len < HEADER_LEN {
             HEADER_LEN
         } else {
@@ -158,7 +262,7 @@ fn invalid_headers_are_errors() {
     let corrupt = |offset: usize, patch: &[u8]| {
         let mut bytes = good.clone();
         bytes[offset..offset + patch.len()].copy_from_slice(patch);
-        BloomFilter::from_bytes(&bytes).map(|_| ())
+        BloomFilter::from_bytes(&bytes, Layout::Plain).map(|_| ())
     };
     let zero_blocks = corrupt(0, &0u32.to_le_bytes());
     let zero_probes = corrupt(4, &[0]);
@@ -183,9 +287,9 @@ fn invalid_headers_are_errors() {
 #[test]
 fn a_kept_shape_reads_the_filter_as_its_header_does() {
     let bytes = build(1_000, 10.0);
-    let shape = BloomFilter::shape(&bytes).unwrap();
+    let shape = BloomFilter::shape(&bytes, Layout::Plain).unwrap();
     let kept = BloomFilter::with_shape(&bytes, shape).unwrap();
-    let read = BloomFilter::from_bytes(&bytes).unwrap();
+    let read = BloomFilter::from_bytes(&bytes, Layout::Plain).unwrap();
     assert_eq!(
         (kept.num_blocks(), kept.num_probes()),
         (read.num_blocks(), read.num_probes())
@@ -196,13 +300,13 @@ fn a_kept_shape_reads_the_filter_as_its_header_does() {
     }
     // The shape's checks are from_bytes's; with a shape, only the length is checked again.
     assert!(matches!(
-        BloomFilter::shape(&bytes[..bytes.len() - 1]),
+        BloomFilter::shape(&bytes[..bytes.len() - 1], Layout::Plain),
         Err(BloomError::Truncated { .. })
     ));
     let mut bad = bytes.clone();
     bad[4] = 0;
     assert!(matches!(
-        BloomFilter::shape(&bad),
+        BloomFilter::shape(&bad, Layout::Plain),
         Err(BloomError::InvalidHeader(_))
     ));
     assert!(matches!(
@@ -216,7 +320,7 @@ fn huge_block_count_is_truncated_not_allocated() {
     let mut bytes = vec![0; HEADER_LEN + BLOCK_LEN];
     bytes[..4].copy_from_slice(&u32::MAX.to_le_bytes());
     bytes[4] = 1;
-    let result = BloomFilter::from_bytes(&bytes);
+    let result = BloomFilter::from_bytes(&bytes, Layout::Plain);
     assert!(
         matches!(result, Err(BloomError::Truncated { .. })),
         "{result:?}"
@@ -226,7 +330,7 @@ fn huge_block_count_is_truncated_not_allocated() {
 #[test]
 fn fpr_at_10_bits_per_key_on_100k_keys() {
     let bytes = build(100_000, 10.0);
-    let filter = BloomFilter::from_bytes(&bytes).unwrap();
+    let filter = BloomFilter::from_bytes(&bytes, Layout::Plain).unwrap();
     let fpr = measured_fpr(&filter, 200_000);
     assert!(fpr < 0.02, "{fpr}");
     assert!(fpr > 0.002, "suspiciously low: {fpr}");
@@ -236,7 +340,7 @@ fn fpr_at_10_bits_per_key_on_100k_keys() {
 fn tiny_bits_per_key_still_works_with_a_high_fpr() {
     for bits_per_key in [0.5, 1.0] {
         let bytes = build(10_000, bits_per_key);
-        let filter = BloomFilter::from_bytes(&bytes).unwrap();
+        let filter = BloomFilter::from_bytes(&bytes, Layout::Plain).unwrap();
         for i in 0..10_000 {
             assert!(filter.may_contain(&key(b'+', i)));
         }
@@ -265,7 +369,7 @@ const DOCUMENTED_FPR: [(f64, u8, f64); 11] = [
 fn documented_fpr_table_holds() {
     for (bits_per_key, k, documented) in DOCUMENTED_FPR {
         let bytes = build(100_000, bits_per_key);
-        let filter = BloomFilter::from_bytes(&bytes).unwrap();
+        let filter = BloomFilter::from_bytes(&bytes, Layout::Plain).unwrap();
         let measured = measured_fpr(&filter, 1_000_000);
         let formula = expected_fpr(bits_per_key, k);
         println!("| {bits_per_key:>4} | {k:>2} | {formula:.2e} | {measured:.2e} |");
@@ -311,8 +415,8 @@ proptest! {
             builder.insert(key);
         }
         let mut bytes = Vec::new();
-        builder.finish(&mut bytes);
-        let filter = BloomFilter::from_bytes(&bytes).unwrap();
+        builder.finish(Layout::Plain, &mut bytes);
+        let filter = BloomFilter::from_bytes(&bytes, Layout::Plain).unwrap();
         prop_assert_eq!(filter.serialized_len(), bytes.len());
         for key in &keys {
             prop_assert!(filter.may_contain(key));
@@ -329,16 +433,35 @@ proptest! {
             builder.insert_hash(hash);
         }
         let mut bytes = Vec::new();
-        builder.finish(&mut bytes);
-        let filter = BloomFilter::from_bytes(&bytes).unwrap();
+        builder.finish(Layout::Plain, &mut bytes);
+        let filter = BloomFilter::from_bytes(&bytes, Layout::Plain).unwrap();
         for &hash in &hashes {
             prop_assert!(filter.may_contain_hash(hash));
         }
     }
 
+    /// Whatever bytes of a checked filter are damaged, a look-up of an inserted key answers
+    /// "maybe" or fails: never a wrong "absent".
+    #[test]
+    fn damage_to_a_checked_filter_never_gives_a_false_negative(
+        n in 1u64..400,
+        flips in prop::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..4),
+    ) {
+        let mut bytes = build_in(Layout::Checked, n, 10.0);
+        for (at, bit) in &flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= 1 << bit;
+        }
+        if let Ok(filter) = BloomFilter::from_bytes(&bytes, Layout::Checked) {
+            for i in 0..n {
+                prop_assert!(!matches!(filter.check(&key(b'+', i)), Ok(false)), "key {i}");
+            }
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600), hash: u64) {
-        if let Ok(filter) = BloomFilter::from_bytes(&bytes) {
+        if let Ok(filter) = BloomFilter::from_bytes(&bytes, Layout::Plain) {
             prop_assert!(filter.serialized_len() <= bytes.len());
             let _ = filter.may_contain_hash(hash);
             let _ = filter.may_contain(&bytes);
@@ -359,7 +482,7 @@ proptest! {
         bytes.resize(HEADER_LEN + body_len, 0xFF);
         let needed = HEADER_LEN + num_blocks as usize * BLOCK_LEN;
         let valid_header = num_blocks > 0 && (1..=MAX_PROBES).contains(&num_probes) && reserved == [0; 3];
-        match BloomFilter::from_bytes(&bytes) {
+        match BloomFilter::from_bytes(&bytes, Layout::Plain) {
             Ok(filter) => {
                 prop_assert!(valid_header && bytes.len() >= needed);
                 prop_assert_eq!(filter.serialized_len(), needed);
@@ -371,6 +494,7 @@ proptest! {
                 prop_assert!(valid_header);
                 prop_assert_eq!((n, available), (needed, bytes.len()));
             }
+            Err(e) => prop_assert!(false, "a plain filter has no CRCs to fail: {e}"),
         }
     }
 }

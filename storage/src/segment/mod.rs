@@ -25,7 +25,7 @@ use std::fmt;
 
 pub use footer::{BlockMeta, Footer};
 pub use lazy::LazySegment;
-pub use reader::{ColumnData, MAX_STREAMED_INTS, ReadContext, SegmentReader};
+pub use reader::{CheckedBloom, ColumnData, MAX_STREAMED_INTS, ReadContext, SegmentReader};
 pub use writer::{SegmentOptions, WrittenSegment, write_segment};
 
 /// Identifies a segment; also its file name (`<id, 12 digits>.seg`).

@@ -1,8 +1,9 @@
 //! [`SegmentReader`]: a segment file, memory-mapped, its footer parsed and checked.
 //!
-//! Opening verifies the trailer (magic, version), the footer CRC and the bloom area CRC; reading a
-//! block verifies that block's CRC before decompressing it. Nothing is decoded until asked for, so
-//! a scan that reads two columns touches two columns' bytes.
+//! Opening verifies the trailer (magic, version) and the footer CRC; reading a block verifies
+//! that block's CRC before decompressing it, and a bloom look-up the CRC of the filter block it
+//! reads (the whole bloom area's CRC before format 4). Nothing is decoded until asked for, so a
+//! scan that reads two columns touches two columns' bytes.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use super::format::{
     SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
 };
 use crate::batch::{EventBatch, StringColumn};
-use crate::bloom::{BloomFilter, BloomShape};
+use crate::bloom::{BloomError, BloomFilter, BloomShape, Layout};
 use crate::codec::bitpack::BLOCK_LEN;
 use crate::codec::chunks::{CodeChunks, IntChunks};
 use crate::codec::compress::{BlockDecompressor, Compression};
@@ -152,6 +153,45 @@ fn reuse<T>(spare: Option<Vec<T>>, rows: usize) -> Vec<T> {
     }
 }
 
+/// One block's bloom filter on one column of a segment ([`SegmentReader::bloom`]), whose
+/// look-ups report a filter block that fails its CRC as the crate's error, naming the segment,
+/// the column and the block.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedBloom<'a> {
+    filter: BloomFilter<'a>,
+    segment: &'a SegmentReader,
+    col: ColumnId,
+    block: u32,
+    /// The filter's offset in the file.
+    start: usize,
+}
+
+impl CheckedBloom<'_> {
+    /// [`BloomFilter::check_hash`]: `false` if no row of the block has a value hashing to
+    /// `hash`.
+    #[inline]
+    pub fn check_hash(&self, hash: u64) -> Result<bool> {
+        self.filter.check_hash(hash).map_err(|e| {
+            self.segment
+                .bloom_error(self.col, self.block, self.start, e)
+        })
+    }
+
+    /// [`BloomFilter::prefetch`]: starts loading what `check_hash(hash)` will read.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.filter.prefetch(hash);
+    }
+
+    /// Checks every block of the filter against its CRC (nothing before format 4).
+    pub fn verify(&self) -> Result<()> {
+        self.filter.verify().map_err(|e| {
+            self.segment
+                .bloom_error(self.col, self.block, self.start, e)
+        })
+    }
+}
+
 /// An open segment.
 #[derive(Debug)]
 pub struct SegmentReader {
@@ -161,14 +201,17 @@ pub struct SegmentReader {
     footer: Footer,
     dictionaries: Vec<OnceLock<Arc<StringColumn>>>,
     sorted_keys: OnceLock<Arc<StringColumn>>,
-    /// Per bloom column (in footer order), per block, its filter's header: set once the bloom
-    /// area's CRC has been checked ([`Self::bloom_shapes`]).
-    bloom_shapes: OnceLock<Vec<Vec<BloomShape>>>,
+    /// Per bloom column (in footer order), per block, its filter's header: set on the first
+    /// look-up in that column ([`Self::bloom_shapes`]).
+    bloom_shapes: Vec<OnceLock<Vec<BloomShape>>>,
+    /// Set once the whole bloom area's CRC has been checked: before format 4, the first
+    /// look-up's duty.
+    bloom_area_checked: OnceLock<()>,
 }
 
 impl SegmentReader {
-    /// Maps and checks the segment at `path`: header, trailer, footer and its CRC. The bloom
-    /// area's CRC is checked on its first use (`bloom_shapes`).
+    /// Maps and checks the segment at `path`: header, trailer, footer and its CRC. Blooms are
+    /// checked as they are used (`bloom_shapes`).
     pub fn open(path: &Path, id: SegmentId) -> Result<SegmentReader> {
         let file = File::open(path).io("open", path)?;
         // SAFETY: segment files are immutable once written: the writer fsyncs a segment before any
@@ -250,6 +293,7 @@ impl SegmentReader {
         let footer = Footer::decode(footer_bytes, footer_start as u64, version)
             .map_err(|reason| corrupt(Some(footer_start as u64), format!("footer: {reason}")))?;
         let dictionaries = (0..footer.columns.len()).map(|_| OnceLock::new()).collect();
+        let bloom_shapes = (0..footer.blooms.len()).map(|_| OnceLock::new()).collect();
         Ok(SegmentReader {
             id,
             path: path.to_path_buf(),
@@ -257,7 +301,8 @@ impl SegmentReader {
             footer,
             dictionaries,
             sorted_keys: OnceLock::new(),
-            bloom_shapes: OnceLock::new(),
+            bloom_shapes,
+            bloom_area_checked: OnceLock::new(),
         })
     }
 
@@ -682,16 +727,69 @@ impl SegmentReader {
         Ok(keys)
     }
 
-    /// Checks the bloom area's CRC and reads every filter's header, once per reader: on the
-    /// first bloom look-up rather than at open, so a process that never consults a bloom (a
-    /// query without `user_id` or `event_id` filters) neither reads nor checksums the area,
-    /// ~15 % of a generated segment's bytes. A corrupt area is still never used: every
-    /// look-up passes here first, and [`Self::verify`] checks it too. The headers kept (per
-    /// bloom column, per block) spare a look-up the read of its filter's first cache line.
-    fn bloom_shapes(&self) -> Result<&[Vec<BloomShape>]> {
-        if let Some(shapes) = self.bloom_shapes.get() {
+    /// Reads the header of every filter of bloom column `i` (in footer order), once per reader,
+    /// on the first look-up in that column rather than at open, so a process that never
+    /// consults a bloom (a query without `user_id` or `event_id` filters) does not read the
+    /// area, ~15 % of a generated segment's bytes, and a one-user query reads no `event_id`
+    /// filter. The headers kept (per block) spare a look-up the read of its filter's first
+    /// cache line.
+    ///
+    /// From format 4 on each filter block carries its own CRC, checked by the look-up that
+    /// reads it ([`BloomFilter::check_hash`]): a one-user query reads one block per filter, a
+    /// few hundred KB of a 50M-event store's 170 MB of filters, and checks just those. Before
+    /// format 4 the whole area's CRC is checked here first (a crash or bit rot that damaged a
+    /// filter makes the look-up an error, never a wrong "absent"). [`Self::verify`] checks
+    /// every byte either way.
+    fn bloom_shapes(&self, i: usize) -> Result<&[BloomShape]> {
+        let Some(cell) = self.bloom_shapes.get(i) else {
+            return Ok(&[]);
+        };
+        if let Some(shapes) = cell.get() {
             return Ok(shapes);
         }
+        let (offset, layout) = (self.footer.bloom_offset, self.bloom_layout());
+        if layout == Layout::Plain && self.bloom_area_checked.get().is_none() {
+            self.check_bloom_area_crc()?;
+            let _ = self.bloom_area_checked.set(());
+        }
+        let (col, blocks) = &self.footer.blooms[i];
+        let mut shapes = Vec::with_capacity(blocks.len());
+        for (b, &(rel, len)) in blocks.iter().enumerate() {
+            let start = (offset + u64::from(rel)) as usize;
+            let bytes = &self.mmap[start..start + len as usize];
+            let shape = BloomFilter::shape(bytes, layout)
+                .map_err(|e| self.bloom_error(*col, b as u32, start, e))?;
+            // The writer gives each filter exactly its length: a header announcing fewer
+            // blocks is damaged, even though the blocks it announces are there.
+            let filter_len = BloomFilter::with_shape(bytes, shape)
+                .map_err(|e| self.bloom_error(*col, b as u32, start, e))?
+                .serialized_len();
+            if filter_len != bytes.len() {
+                return Err(Error::Corrupt {
+                    path: self.path.clone(),
+                    offset: Some(start as u64),
+                    reason: format!(
+                        "{col} bloom of block {b}: a filter of {filter_len} bytes where the footer has {}",
+                        bytes.len()
+                    ),
+                });
+            }
+            shapes.push(shape);
+        }
+        Ok(cell.get_or_init(|| shapes))
+    }
+
+    /// How this segment's filters are laid out: with a CRC per filter block from format 4 on.
+    fn bloom_layout(&self) -> Layout {
+        if self.footer.format_version >= 4 {
+            Layout::Checked
+        } else {
+            Layout::Plain
+        }
+    }
+
+    /// Checks the CRC over the whole bloom area (every format writes it).
+    fn check_bloom_area_crc(&self) -> Result<()> {
         let (offset, len) = (self.footer.bloom_offset, self.footer.bloom_len);
         let bloom = &self.mmap[offset as usize..(offset + len) as usize];
         let got = crc32fast::hash(bloom);
@@ -704,47 +802,47 @@ impl SegmentReader {
                 got,
             });
         }
-        let mut shapes = Vec::with_capacity(self.footer.blooms.len());
-        for (col, blocks) in &self.footer.blooms {
-            let mut of_col = Vec::with_capacity(blocks.len());
-            for (b, &(rel, len)) in blocks.iter().enumerate() {
-                let start = (offset + u64::from(rel)) as usize;
-                let shape =
-                    BloomFilter::shape(&self.mmap[start..start + len as usize]).map_err(|e| {
-                        Error::Corrupt {
-                            path: self.path.clone(),
-                            offset: Some(start as u64),
-                            reason: format!("{col} bloom of block {b}: {e}"),
-                        }
-                    })?;
-                of_col.push(shape);
-            }
-            shapes.push(of_col);
+        Ok(())
+    }
+
+    /// A damaged filter, as the crate's error: the segment, the filter's offset, its column
+    /// and block.
+    fn bloom_error(&self, col: ColumnId, b: u32, start: usize, e: BloomError) -> Error {
+        Error::Corrupt {
+            path: self.path.clone(),
+            offset: Some(start as u64),
+            reason: format!("{col} bloom of block {b}: {e}"),
         }
-        Ok(self.bloom_shapes.get_or_init(|| shapes))
     }
 
     /// Whether block `b` may hold a row whose `col` (a bloom column) hashes to `hash`. `true` for
-    /// columns without blooms.
+    /// columns without blooms. A filter block that fails its CRC is an error.
     pub fn bloom_may_contain(&self, col: ColumnId, b: u32, hash: u64) -> Result<bool> {
-        Ok(self.bloom(col, b)?.is_none_or(|f| f.may_contain_hash(hash)))
+        match self.bloom(col, b)? {
+            Some(bloom) => bloom.check_hash(hash),
+            None => Ok(true),
+        }
     }
 
-    /// The bloom filter of block `b` on `col`, `None` for columns without blooms.
-    pub fn bloom(&self, col: ColumnId, b: u32) -> Result<Option<BloomFilter<'_>>> {
+    /// The bloom filter of block `b` on `col`, `None` for columns without blooms. Its
+    /// [`BloomFilter::check_hash`] checks what it reads; [`Self::bloom_may_contain`] turns its
+    /// error into the crate's.
+    pub fn bloom(&self, col: ColumnId, b: u32) -> Result<Option<CheckedBloom<'_>>> {
         let Some(i) = self.footer.blooms.iter().position(|(c, _)| *c == col) else {
             return Ok(None);
         };
-        let shape = self.bloom_shapes()?[i][b as usize];
+        let shape = self.bloom_shapes(i)?[b as usize];
         let (rel, len) = self.footer.blooms[i].1[b as usize];
         let start = (self.footer.bloom_offset + u64::from(rel)) as usize;
-        BloomFilter::with_shape(&self.mmap[start..start + len as usize], shape)
-            .map(Some)
-            .map_err(|e| Error::Corrupt {
-                path: self.path.clone(),
-                offset: Some(start as u64),
-                reason: format!("{col} bloom of block {b}: {e}"),
-            })
+        let filter = BloomFilter::with_shape(&self.mmap[start..start + len as usize], shape)
+            .map_err(|e| self.bloom_error(col, b, start, e))?;
+        Ok(Some(CheckedBloom {
+            filter,
+            segment: self,
+            col,
+            block: b,
+            start,
+        }))
     }
 
     /// Whether the segment holds `event_id`: exact. Blooms answer most "no"s without decoding
@@ -865,7 +963,16 @@ impl SegmentReader {
     /// Checks the CRC of every block, dictionary and key block, and decodes each once: what
     /// `adstore inspect` runs. Returns (stored bytes, raw bytes) per column.
     pub fn verify(&self, ctx: &mut ReadContext) -> Result<Vec<(ColumnId, u64, u64)>> {
-        self.bloom_shapes()?;
+        // Each filter block's CRC first (format 4 on), for an error naming the filter; then
+        // the area's, over every byte of it.
+        for (col, blocks) in &self.footer.blooms {
+            for b in 0..blocks.len() as u32 {
+                if let Some(bloom) = self.bloom(*col, b)? {
+                    bloom.verify()?;
+                }
+            }
+        }
+        self.check_bloom_area_crc()?;
         let mut sizes = Vec::new();
         for col in ColumnId::ALL {
             let (mut stored, mut raw) = (0u64, 0u64);

@@ -317,7 +317,7 @@ fn each_block_of_codes_takes_the_layout_that_stores_smaller() {
         .collect();
     let (_dir, reader) = write(&events, 8_192);
     let mut ctx = ReadContext::new().unwrap();
-    assert_eq!(reader.footer().format_version, 3);
+    assert_eq!(reader.footer().format_version, 4);
     let sizes = reader.verify(&mut ctx).unwrap();
     let raw_of = |col| sizes.iter().find(|s| s.0 == col).map(|s| s.2).unwrap();
     // Tag byte + integer block: frame of reference at 12 bits.
@@ -345,8 +345,12 @@ fn each_block_of_codes_takes_the_layout_that_stores_smaller() {
     }
 }
 
+/// Segment format 4: each bloom filter block has its own CRC. Damage to the filter blocks a
+/// look-up reads fails that look-up (every time), damage elsewhere in the bloom area fails
+/// only the look-ups that read it, a damaged header fails the look-ups of its column, and
+/// `verify` finds all three; opening the segment and reading its rows never touch the area.
 #[test]
-fn a_corrupt_bloom_area_fails_its_first_look_up_and_verify_not_the_open() {
+fn damaged_blooms_fail_the_look_ups_that_read_them_and_verify_not_the_open() {
     let events: Vec<Event> = (0..300)
         .map(|i| {
             let id = format!("id-{i:03}");
@@ -356,26 +360,76 @@ fn a_corrupt_bloom_area_fails_its_first_look_up_and_verify_not_the_open() {
         })
         .collect();
     let (dir, reader) = write(&events, 100);
-    let at = reader.footer().bloom_offset as usize + 3;
-    let mut bytes = std::fs::read(reader.path()).unwrap();
+    let footer = reader.footer().clone();
+    let filter_of = |col: ColumnId, b: usize| {
+        let (_, blocks) = footer.blooms.iter().find(|(c, _)| *c == col).unwrap();
+        let (rel, len) = blocks[b];
+        let start = footer.bloom_offset as usize + rel as usize;
+        start..start + len as usize
+    };
+    let user_filter = filter_of(ColumnId::UserId, 0);
+    let event_filter = filter_of(ColumnId::EventId, 1);
+    let bytes = std::fs::read(reader.path()).unwrap();
     let hash = xxhash_rust::xxh3::xxh3_64(b"u-1");
     assert!(reader.bloom_may_contain(ColumnId::UserId, 0, hash).unwrap());
+    reader.verify(&mut ReadContext::new().unwrap()).unwrap();
     drop(reader);
-    bytes[at] ^= 0x10;
-    let damaged = dir.path().join("damaged.seg");
-    std::fs::write(&damaged, &bytes).unwrap();
-    // Opening and reading blocks never touch the bloom area...
-    let reader = SegmentReader::open(&damaged, SegmentId(2)).unwrap();
-    let mut ctx = ReadContext::new().unwrap();
-    assert_eq!(read_all(&reader).len(), 300);
-    // ...and every look-up checks it before using it, as verify does.
+
+    let damaged = |name: &str, at: &[usize]| {
+        let mut copy = bytes.clone();
+        for &i in at {
+            copy[i] ^= 0x10;
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, &copy).unwrap();
+        let reader = SegmentReader::open(&path, SegmentId(2)).unwrap();
+        assert_eq!(read_all(&reader).len(), 300);
+        reader
+    };
+    let verify_fails = |reader: &SegmentReader| {
+        assert!(reader.verify(&mut ReadContext::new().unwrap()).is_err());
+    };
+
+    // The first byte of every 64-byte block of block 0's user_id filter: any hash reads one.
+    let blocks = (user_filter.len() - 8) / 68;
+    let at: Vec<usize> = (0..blocks)
+        .map(|k| user_filter.start + 8 + 64 * k)
+        .collect();
+    let reader = damaged("user-blocks.seg", &at);
     for _ in 0..2 {
         let err = reader
             .bloom_may_contain(ColumnId::UserId, 0, hash)
             .unwrap_err();
-        assert!(err.to_string().contains("bloom filters"), "{err}");
+        assert!(
+            err.to_string().contains("user_id bloom of block 0"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("CRC mismatch"), "{err}");
     }
-    assert!(reader.verify(&mut ctx).is_err());
+    assert!(reader.bloom_may_contain(ColumnId::UserId, 1, hash).unwrap());
+    verify_fails(&reader);
+
+    // A CRC of block 1's event_id filter: the user_id look-ups do not read it.
+    let reader = damaged("event-crc.seg", &[event_filter.end - 1]);
+    for b in 0..3 {
+        assert!(reader.bloom_may_contain(ColumnId::UserId, b, hash).unwrap());
+    }
+    verify_fails(&reader);
+
+    // The block count in the header of block 0's event_id filter (the first in the area):
+    // the first look-up in the event_id column reads every header of the column, the user_id
+    // look-ups none of them.
+    let reader = damaged("header.seg", &[footer.bloom_offset as usize + 3]);
+    let id_hash = xxhash_rust::xxh3::xxh3_64(b"id-250");
+    let err = reader
+        .bloom_may_contain(ColumnId::EventId, 2, id_hash)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("event_id bloom of block 0"),
+        "{err}"
+    );
+    assert!(reader.bloom_may_contain(ColumnId::UserId, 2, hash).unwrap());
+    verify_fails(&reader);
 }
 
 /// A streamed block: its codes, and each streamed column's values.

@@ -11,7 +11,7 @@ use super::format::{
     KEYS_PER_KEY_BLOCK, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, file_header, frame_block,
 };
 use crate::batch::{EventBatch, StringColumn};
-use crate::bloom::BloomBuilder;
+use crate::bloom::{BloomBuilder, Layout};
 use crate::codec::codes::CodeLayout;
 use crate::codec::compress::BlockCompressor;
 use crate::codec::{bools, codes, ints, strings};
@@ -349,7 +349,7 @@ pub fn encode_segment(
                 builder.insert(values.get(r as usize).as_bytes());
             }
             let start = out.len();
-            builder.finish(&mut out);
+            builder.finish(Layout::Checked, &mut out);
             let rel = u32::try_from(start as u64 - bloom_offset).unwrap_or(u32::MAX);
             per_block.push((rel, u32::try_from(out.len() - start).unwrap_or(u32::MAX)));
         }
