@@ -369,29 +369,31 @@ fn accumulate_chunk(
     values: &[[i64; BLOCK_LEN]],
     n: usize,
 ) -> Option<i64> {
-    let stride = 1 + values.len();
-    // Codes with cells: `c as u64` of a negative code is above any of them.
-    let with_cells = (cells.len() / stride) as u64;
+    // In the common shapes the look-up of a code's cells is its bounds check.
     match values {
         [] => {
             for &c in codes {
-                if c as u64 >= with_cells {
+                let Some(count) = usize::try_from(c).ok().and_then(|c| cells.get_mut(c)) else {
                     return Some(c);
-                }
-                cells[c as usize] += 1;
+                };
+                *count += 1;
             }
         }
         [x] => {
+            let (pairs, _) = cells.as_chunks_mut::<2>();
             for (&c, &x) in codes.iter().zip(&x[..n]) {
-                if c as u64 >= with_cells {
+                let Some([count, sum]) = usize::try_from(c).ok().and_then(|c| pairs.get_mut(c))
+                else {
                     return Some(c);
-                }
-                let cell = &mut cells[c as usize * 2..c as usize * 2 + 2];
-                cell[0] += 1;
-                cell[1] = cell[1].wrapping_add(x);
+                };
+                *count += 1;
+                *sum = sum.wrapping_add(x);
             }
         }
         xs => {
+            let stride = 1 + xs.len();
+            // Codes with cells: `c as u64` of a negative code is above any of them.
+            let with_cells = (cells.len() / stride) as u64;
             for (r, &c) in codes.iter().enumerate() {
                 if c as u64 >= with_cells {
                     return Some(c);
