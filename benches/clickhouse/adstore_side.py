@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import time
+import urllib.request
 
 from runner import runner
 
@@ -123,10 +124,10 @@ class Server:
 
     def __init__(self, binary: str, data_dir: str, log_path: str):
         self.grpc = f"127.0.0.1:{free_port()}"
-        metrics = f"127.0.0.1:{free_port()}"
+        self.metrics = f"127.0.0.1:{free_port()}"
         self.log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [binary, "serve", "--data", data_dir, "--grpc", self.grpc, "--metrics", metrics],
+            [binary, "serve", "--data", data_dir, "--grpc", self.grpc, "--metrics", self.metrics],
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -141,6 +142,19 @@ class Server:
                 time.sleep(0.05)
         self.stop()
         raise AdstoreError(f"adstore serve did not listen on {self.grpc} within 60 s")
+
+    def sql_seconds(self) -> tuple[float, int]:
+        """The server's own account of its `Sql` calls so far, from its Prometheus endpoint:
+        (total seconds in the handler, calls). The handler's time runs from the request's
+        arrival to its result (planning, the scan, the blocking pool's wake-up), not the
+        Arrow encoding or the transport."""
+        with urllib.request.urlopen(f"http://{self.metrics}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        total = re.search(r'^adstore_query_seconds_sum\{kind="sql"\} (\S+)', text, re.M)
+        calls = re.search(r'^adstore_query_seconds_count\{kind="sql"\} (\S+)', text, re.M)
+        if not total or not calls:
+            raise AdstoreError("adstore serve's metrics have no adstore_query_seconds for sql")
+        return float(total.group(1)), int(float(calls.group(1)))
 
     def peak_rss(self) -> int:
         try:

@@ -314,7 +314,10 @@ def run_suite(a, ad: Adstore, ch: ClickHouseProcess, report: "Report", grpc) -> 
                 problems.append(f"{name}: adstore's gRPC result differs from ClickHouse's:\n      "
                                 + "\n      ".join(dg) + f"\n    SQL: {sql}")
                 d = d or dg
-        ch_ms, ad_ms, grpc_ms, ad_rss = [], [], [], 0
+        ch_ms, ad_ms, grpc_ms, server_ms, ad_rss = [], [], [], [], 0
+        # The server's handler time of each timed call: its metrics read after the call (not
+        # before: that would wake the server just before the call it times).
+        handled = grpc.server.sql_seconds() if grpc else (0.0, 0)
         for _ in range(a.runs):
             _, ms = ch.call("query", sql)
             ch_ms.append(ms)
@@ -323,6 +326,10 @@ def run_suite(a, ad: Adstore, ch: ClickHouseProcess, report: "Report", grpc) -> 
             ad_rss = max(ad_rss, rss)
             if grpc:
                 grpc_ms.append(grpc.client.sql(sql)[1])
+                now = grpc.server.sql_seconds()
+                if now[1] == handled[1] + 1:
+                    server_ms.append((now[0] - handled[0]) * 1000)
+                handled = now
         t = {
             "rows": len(ch_rows),
             "clickhouse_ms": statistics.median(ch_ms),
@@ -332,6 +339,8 @@ def run_suite(a, ad: Adstore, ch: ClickHouseProcess, report: "Report", grpc) -> 
         }
         if grpc_ms:
             t["adstore_grpc_ms"] = statistics.median(grpc_ms)
+        if server_ms:
+            t["adstore_server_ms"] = statistics.median(server_ms)
         report.times[name] = t
         print(f"  {name}: clickhouse {t['clickhouse_ms']:.1f} ms, "
               f"adstore cli {t['adstore_cli_ms']:.1f} ms"
