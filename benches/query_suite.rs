@@ -12,6 +12,8 @@
 //! user_id` over the whole store: ~25 s at 50M impressions) and uses that one for Q7 and Q10.
 //! `ADSTORE_BENCH_IDLE_MS=200` sleeps that long before each run, to time a query that finds
 //! the caches as an idle process does (BENCHMARKS.md, "Where adstore is slower").
+//! `ADSTORE_BENCH_THREADS=1` runs each query on that many worker threads (default: one per
+//! core).
 
 #![allow(
     clippy::unwrap_used,
@@ -112,7 +114,12 @@ fn main() {
         .ok()
         .and_then(|ms| ms.parse().ok())
         .map(Duration::from_millis);
-    let options = ExecOptions::default();
+    let options = ExecOptions {
+        threads: std::env::var("ADSTORE_BENCH_THREADS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+    };
     let only = std::env::var("ADSTORE_BENCH_ONLY").ok();
     for (name, sql) in suite::queries(&params) {
         if only.as_deref().is_some_and(|o| o != name) {
