@@ -148,8 +148,11 @@ class Server:
         (total seconds in the handler, calls). The handler's time runs from the request's
         arrival to its result (planning, the scan, the blocking pool's wake-up), not the
         Arrow encoding or the transport."""
-        with urllib.request.urlopen(f"http://{self.metrics}/metrics", timeout=10) as r:
-            text = r.read().decode()
+        try:
+            with urllib.request.urlopen(f"http://{self.metrics}/metrics", timeout=10) as r:
+                text = r.read().decode()
+        except OSError as e:  # urllib's URLError included
+            raise AdstoreError(f"adstore serve's metrics at {self.metrics}: {e}") from e
         total = re.search(r'^adstore_query_seconds_sum\{kind="sql"\} (\S+)', text, re.M)
         calls = re.search(r'^adstore_query_seconds_count\{kind="sql"\} (\S+)', text, re.M)
         if not total or not calls:

@@ -97,9 +97,12 @@ def load_clickhouse(ad: Adstore, ch: ClickHouseProcess, work: str) -> dict:
     for lo, hi in export_windows(days):
         sql = f"SELECT {cols} FROM events WHERE ts >= '{lo}' AND ts < '{hi}'"
         started = time.perf_counter()
-        with open(path, "wb") as out:
-            done = subprocess.run([ad.binary, "query", "--data", ad.data, "--format", "arrow", sql],
-                                  stdout=out, stderr=subprocess.PIPE, timeout=1800)
+        argv = [ad.binary, "query", "--data", ad.data, "--format", "arrow", sql]
+        try:
+            with open(path, "wb") as out:
+                done = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, timeout=1800)
+        except subprocess.TimeoutExpired as e:
+            raise AdstoreError(f"export of [{lo}, {hi}) took over {e.timeout} s") from e
         if done.returncode != 0:
             raise AdstoreError(f"export of [{lo}, {hi}) exited {done.returncode}: "
                                f"{done.stderr.decode(errors='replace')[-2000:]}")

@@ -8,8 +8,7 @@ use std::f64::consts::LN_2;
 use std::fmt;
 
 use super::format::{
-    BLOCK_BITS, BLOCK_CRC_LEN, BLOCK_LEN, HEADER_LEN, Header, Layout, MAX_PROBES, block_crc,
-    block_index, probes,
+    BLOCK_BITS, BLOCK_LEN, Header, Layout, MAX_PROBES, block_crc, block_index, probes,
 };
 use super::hash_key;
 
@@ -93,13 +92,11 @@ impl BloomBuilder {
 
     /// Length in bytes of what [`finish`](Self::finish) appends in `layout`.
     pub fn serialized_len(&self, layout: Layout) -> usize {
-        let checks = match layout {
-            Layout::Plain => 0,
-            Layout::Checked => BLOCK_CRC_LEN,
-        };
-        HEADER_LEN + self.blocks.len() * (BLOCK_LEN + checks)
+        // The blocks are allocated, so their serialized length fits `usize`.
+        self.header().serialized_len(layout).unwrap_or(usize::MAX)
     }
 
+    /// The header [`finish`](Self::finish) writes.
     fn header(&self) -> Header {
         Header {
             num_blocks: self.num_blocks,
@@ -186,13 +183,14 @@ mod tests {
     fn serialized_len_matches_finish() {
         for (n, b) in [(0, 10.0), (1000, 10.0), (16_384, 0.5), (7, f64::NAN)] {
             let builder = BloomBuilder::new(n, b);
+            // The 8-byte header, then per block 64 bytes (and a 4-byte CRC when checked).
             for (layout, per_block) in [(Layout::Plain, 64), (Layout::Checked, 68)] {
                 let mut out = vec![0xAA; 3];
                 builder.finish(layout, &mut out);
                 assert_eq!(out.len(), 3 + builder.serialized_len(layout));
                 assert_eq!(
                     builder.serialized_len(layout),
-                    HEADER_LEN + per_block * builder.num_blocks() as usize
+                    8 + per_block * builder.num_blocks() as usize
                 );
             }
         }

@@ -824,9 +824,8 @@ impl SegmentReader {
         }
     }
 
-    /// The bloom filter of block `b` on `col`, `None` for columns without blooms. Its
-    /// [`BloomFilter::check_hash`] checks what it reads; [`Self::bloom_may_contain`] turns its
-    /// error into the crate's.
+    /// The bloom filter of block `b` on `col`, `None` for columns without blooms: a
+    /// [`CheckedBloom`], whose look-ups check the filter block they read (format 4 on).
     pub fn bloom(&self, col: ColumnId, b: u32) -> Result<Option<CheckedBloom<'_>>> {
         let Some(i) = self.footer.blooms.iter().position(|(c, _)| *c == col) else {
             return Ok(None);
