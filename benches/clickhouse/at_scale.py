@@ -37,12 +37,11 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import grpc_client  # noqa: E402
-import runner  # noqa: E402
 from adstore_only import build_store  # noqa: E402
 from adstore_side import Adstore, AdstoreError, Server  # noqa: E402
 from ch_side import ClickHouseError, ClickHouseProcess  # noqa: E402
 from ch_sql import EVENT_COLUMNS  # noqa: E402
-from compare import Grpc, run_suite  # noqa: E402
+from compare import Grpc, run_suite, shut_down  # noqa: E402
 from report import Report  # noqa: E402
 from results import diff  # noqa: E402
 
@@ -190,20 +189,9 @@ def main() -> int:
     except (ClickHouseError, AdstoreError) as e:
         problems.append(f"aborted: {e}")
     finally:
-        ch.close()
-        report.runner_floor_rss = runner.runner().floor_rss
-        runner.close()
-        if grpc:
-            report.server_rss = grpc.server.peak_rss()
-            grpc.close()
+        shut_down(report, ch, grpc)
 
-    report.print()
-    if a.markdown:
-        with open(a.markdown, "w") as f:
-            f.write(report.markdown())
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(report.as_dict(), f, indent=2)
+    report.emit(a.markdown, a.json)
     if problems:
         print("\nFAILED:", file=sys.stderr)
         for p in problems:

@@ -194,20 +194,9 @@ def main() -> int:
     except (ClickHouseError, AdstoreError) as e:
         problems.append(f"aborted: {e}")
     finally:
-        ch.close()
-        report.runner_floor_rss = runner.runner().floor_rss
-        runner.close()
-        if grpc:
-            report.server_rss = grpc.server.peak_rss()
-            grpc.close()
+        shut_down(report, ch, grpc)
 
-    report.print()
-    if a.markdown:
-        with open(a.markdown, "w") as f:
-            f.write(report.markdown())
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(report.as_dict(), f, indent=2)
+    report.emit(a.markdown, a.json)
     # One check per ingest path and per query, reported as test runners do; a problem's check
     # is the text before its first colon.
     expected = {*report.queries} if reuse else {"adstore ingest", "clickhouse", *report.queries}
@@ -226,6 +215,17 @@ def main() -> int:
     print("\nall results match ClickHouse's" + ("" if reuse else "; ingest totals match truth.json"))
     print(f"clickhouse comparison: {len(units)} passed, 0 failed")
     return 0
+
+
+def shut_down(report: Report, ch: ClickHouseProcess, grpc) -> None:
+    """Stops ClickHouse's worker, the process runner and the gRPC server (when started),
+    keeping the runner's and the server's peak RSS in `report`."""
+    ch.close()
+    report.runner_floor_rss = runner.runner().floor_rss
+    runner.close()
+    if grpc:
+        report.server_rss = grpc.server.peak_rss()
+        grpc.close()
 
 
 class Grpc:

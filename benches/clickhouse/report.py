@@ -1,6 +1,7 @@
 """The comparison's one table (plain text for the terminal, Markdown for BENCHMARKS.md) and
 its figures as JSON."""
 
+import json
 import os
 import platform
 
@@ -260,6 +261,17 @@ class Report:
             print("\ntargets (informational):")
             for t in self.targets():
                 print(f"  {t}")
+
+    def emit(self, markdown: str | None, json_path: str | None) -> None:
+        """Prints the table; writes it as Markdown to `markdown` and every figure as JSON to
+        `json_path`, where given."""
+        self.print()
+        if markdown:
+            with open(markdown, "w") as f:
+                f.write(self.markdown())
+        if json_path:
+            with open(json_path, "w") as f:
+                json.dump(self.as_dict(), f, indent=2)
 
     def markdown(self) -> str:
         lines = [f"{h}  " for h in self.header()] + [""]
