@@ -41,7 +41,7 @@ from adstore_only import build_store  # noqa: E402
 from adstore_side import Adstore, AdstoreError, Server  # noqa: E402
 from ch_side import ClickHouseError, ClickHouseProcess  # noqa: E402
 from ch_sql import EVENT_COLUMNS  # noqa: E402
-from compare import Grpc, run_suite, shut_down  # noqa: E402
+from compare import Grpc, prepare_session, run_suite, shut_down  # noqa: E402
 from report import Report  # noqa: E402
 from results import diff  # noqa: E402
 
@@ -160,11 +160,7 @@ def main() -> int:
     ch = ClickHouseProcess(ch_dir)
     grpc = None
     try:
-        report.ch_version = ch.info["version"]
-        report.ch_baseline_rss = ch.info["baseline_rss"]
-        for setting in ("output_format_json_quote_64bit_integers = 0",
-                        "output_format_json_quote_denormals = 1"):
-            ch.call("sql", f"SET {setting}")
+        prepare_session(ch, report)
         loaded = None
         if int(ch.call("scalar", "SELECT count() FROM events")) == 0:
             print("ClickHouse: inserting adstore's events ...", flush=True)

@@ -144,11 +144,7 @@ def main() -> int:
     ch = ClickHouseProcess(ch_dir)
     grpc = None
     try:
-        report.ch_version = ch.info["version"]
-        report.ch_baseline_rss = ch.info["baseline_rss"]
-        for setting in ("output_format_json_quote_64bit_integers = 0",
-                        "output_format_json_quote_denormals = 1"):
-            ch.call("sql", f"SET {setting}")
+        prepare_session(ch, report)
         # Both sides get the same accepted ts range: 2000-01-01 to now + 1 day.
         ts_max_ms = int((time.time() + 86_400) * 1000)
         if reuse:
@@ -215,6 +211,16 @@ def main() -> int:
     print("\nall results match ClickHouse's" + ("" if reuse else "; ingest totals match truth.json"))
     print(f"clickhouse comparison: {len(units)} passed, 0 failed")
     return 0
+
+
+def prepare_session(ch: ClickHouseProcess, report: Report) -> None:
+    """Notes ClickHouse's version and baseline RSS in `report` and sets its JSON output as the
+    comparison of answers reads it (64-bit integers as numbers, NaN and infinities quoted)."""
+    report.ch_version = ch.info["version"]
+    report.ch_baseline_rss = ch.info["baseline_rss"]
+    for setting in ("output_format_json_quote_64bit_integers = 0",
+                    "output_format_json_quote_denormals = 1"):
+        ch.call("sql", f"SET {setting}")
 
 
 def shut_down(report: Report, ch: ClickHouseProcess, grpc) -> None:
