@@ -85,8 +85,9 @@ fn inspect_segment(
     let sizes = reader.verify(&mut ctx)?;
     let f = reader.footer();
     println!(
-        "segment {} partition {} rows {} blocks {}x{} ts [{}, {}] bytes {} keys-blocks {} bloom-bytes {}: CRCs ok",
+        "segment {} format {} partition {} rows {} blocks {}x{} ts [{}, {}] bytes {} keys-blocks {} bloom-bytes {}: CRCs ok",
         path.display(),
+        f.format_version,
         f.partition,
         f.rows,
         f.block_count,
