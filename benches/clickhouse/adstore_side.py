@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -17,6 +18,15 @@ from runner import runner
 
 class AdstoreError(RuntimeError):
     pass
+
+
+def binary_missing(binary: str, script: str) -> bool:
+    """Whether `binary` is not an executable file; says so on stderr, naming `script`."""
+    if os.access(binary, os.X_OK):
+        return False
+    print(f"{script}: no adstore binary at {binary}; "
+          "run `cargo build --release --bin adstore` first", file=sys.stderr)
+    return True
 
 
 def run_with_rusage(argv: list[str], timeout: float = 3600) -> tuple[str, str, float, int]:

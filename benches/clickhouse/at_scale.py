@@ -38,7 +38,7 @@ sys.path.insert(0, HERE)
 
 import grpc_client  # noqa: E402
 from adstore_only import build_store  # noqa: E402
-from adstore_side import Adstore, AdstoreError, Server  # noqa: E402
+from adstore_side import Adstore, AdstoreError, Server, binary_missing  # noqa: E402
 from ch_side import ClickHouseError, ClickHouseProcess  # noqa: E402
 from ch_sql import EVENT_COLUMNS  # noqa: E402
 from compare import Grpc, prepare_session, run_suite, shut_down  # noqa: E402
@@ -135,9 +135,7 @@ def check_same_events(ad: Adstore, ch: ClickHouseProcess, truth: dict) -> list[s
 
 def main() -> int:
     a = parse_args()
-    if not os.access(a.adstore, os.X_OK):
-        print(f"at_scale.py: no adstore binary at {a.adstore}; "
-              "run `cargo build --release --bin adstore` first", file=sys.stderr)
+    if binary_missing(a.adstore, "at_scale.py"):
         return 2
     os.makedirs(a.work, exist_ok=True)
     store = os.path.join(a.work, "adstore-data")

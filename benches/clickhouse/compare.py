@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from adstore_side import Adstore, AdstoreError  # noqa: E402
+from adstore_side import Adstore, AdstoreError, binary_missing  # noqa: E402
 from ch_side import FORMATS, ClickHouseError, ClickHouseProcess, files_of  # noqa: E402
 from report import Report  # noqa: E402
 from results import arrow_rows, diff  # noqa: E402
@@ -120,9 +120,7 @@ def check_totals(side: str, loads: dict, truth: dict) -> list[str]:
 
 def main() -> int:
     a = parse_args()
-    if not os.access(a.adstore, os.X_OK):
-        print(f"compare.py: no adstore binary at {a.adstore}; "
-              "run `cargo build --release --bin adstore` first", file=sys.stderr)
+    if binary_missing(a.adstore, "compare.py"):
         return 2
     commands = subcommands(a.adstore)
     has_query = "query" in commands
