@@ -2,18 +2,20 @@
 //! scoped token's campaigns, executed on a store snapshot, streamed back as one Arrow IPC
 //! stream cut into messages (schema first, then about a record batch each).
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use adstore_proto::v1;
 use adstore_query::{ColumnId, ExecOptions, Expr, Query, QueryResult};
 use arrow_array::RecordBatch;
 use arrow_ipc::writer::StreamWriter;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::auth::{Permission, Principal};
-use super::metrics::QueryKind;
+use super::metrics::{QueryKind, StreamGuard};
 use super::{ServiceContext, convert, status};
 
 /// The service.
@@ -29,7 +31,28 @@ impl QuerySvc {
     }
 }
 
-type ResponseStream = ReceiverStream<Result<v1::QueryResponse, Status>>;
+/// A query's encoded answer, handed to the transport one message at a time; it counts in
+/// `adstore_inflight_streams` until the transport drops it, sent or abandoned.
+///
+/// The messages are all made before the first is sent, so the stream only hands them out:
+/// no task of its own and no channel, whose hand-offs could each wake another thread of the
+/// runtime per answer.
+pub struct ResponseStream {
+    messages: std::vec::IntoIter<v1::QueryResponse>,
+    _open: StreamGuard,
+}
+
+impl Stream for ResponseStream {
+    type Item = Result<v1::QueryResponse, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(self.messages.next().map(Ok))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.messages.size_hint()
+    }
+}
 
 #[tonic::async_trait]
 impl v1::query_service_server::QueryService for QuerySvc {
@@ -84,17 +107,10 @@ async fn run(
         ms = started.elapsed().as_millis() as u64,
         "query answered"
     );
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let guard = ctx.metrics.stream();
-    tokio::spawn(async move {
-        let _inflight = guard;
-        for m in messages {
-            if tx.send(Ok(m)).await.is_err() {
-                break;
-            }
-        }
-    });
-    Ok(Response::new(ReceiverStream::new(rx)))
+    Ok(Response::new(ResponseStream {
+        messages: messages.into_iter(),
+        _open: ctx.metrics.stream(),
+    }))
 }
 
 async fn prepare_and_execute(
