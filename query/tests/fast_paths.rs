@@ -185,3 +185,31 @@ fn top_k_over_many_groups_matches_reference_with_ties_at_the_limit() {
         }
     }
 }
+
+/// Groups keyed by two and three dictionary columns (a table indexed by the product of their
+/// codes, with the two-key index computed apart), in segments and the memtable.
+#[test]
+fn groups_of_several_dictionary_columns_match_reference() {
+    let mut rng = StdRng::seed_from_u64(23);
+    let events = random_events(&mut rng, 2500, "dk");
+    let (_dir, store) = store_with(
+        &[&events[..1000], &events[1000..2000], &events[2000..]],
+        128,
+    );
+    let snapshot = store.snapshot();
+    for keys in [
+        "country, device",
+        "device, country",
+        "country, device, os",
+        "os, campaign_id, device",
+    ] {
+        for w in ["", " WHERE event_type IN ('impression', 'bid_request')"] {
+            let sql = format!(
+                "SELECT {keys}, count() AS n, sum(cost_micros) AS spend, countIf(won) AS wins \
+                 FROM events{w} GROUP BY {keys} ORDER BY {keys}"
+            );
+            check(&sql, &snapshot, &events, 1);
+            check(&sql, &snapshot, &events, 3);
+        }
+    }
+}
