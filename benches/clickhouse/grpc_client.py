@@ -40,8 +40,19 @@ class SqlClient:
         query_pb2 = importlib.import_module("adstore.v1.query_pb2")
         query_grpc = importlib.import_module("adstore.v1.query_pb2_grpc")
         self._request = query_pb2.SqlRequest
+        import grpc.experimental
+
+        # `Sql` streams its answer (unary-stream). By default grpcio reads such a stream on a
+        # thread of its own and hands each message to the caller's thread; this documented
+        # option reads it on the caller's thread, as a unary call is: 0.3-0.5 ms less per call
+        # on this machine (both clients interleaved on one server, 40 calls each), all of it
+        # in the client. The internal query service would set it too.
         self.channel = grpc.insecure_channel(
-            addr, options=[("grpc.max_receive_message_length", 256 * 2**20)]
+            addr,
+            options=[
+                ("grpc.max_receive_message_length", 256 * 2**20),
+                (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
+            ],
         )
         grpc.channel_ready_future(self.channel).result(timeout=30)
         self.stub = query_grpc.QueryServiceStub(self.channel)
