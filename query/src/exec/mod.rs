@@ -39,10 +39,13 @@
 //!   segment dictionary.
 //! - [`hll`]: the HyperLogLog sketch of `uniq`.
 //! - [`rows`]: plain row selection, with top-k for ORDER BY ... LIMIT.
+//! - [`columnar`]: plain row selection of stored columns without ORDER BY, straight into
+//!   Arrow arrays.
 //! - [`order`]: sorting, offset and limit of final rows.
 
 pub mod accum;
 pub mod bycode;
+pub mod columnar;
 pub mod dense;
 pub mod distinct;
 pub mod group;
@@ -55,7 +58,8 @@ mod scan;
 pub mod unit;
 pub mod vector;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 
 use adstore_storage::{ReadContext, ScanUnit, Snapshot};
 use arrow_array::RecordBatch;
@@ -219,6 +223,18 @@ pub fn execute_plan(
         decided: AtomicU64::new(0),
         from_statistics: AtomicU64::new(0),
     };
+    let keep = plan.limit.map(|l| l.saturating_add(plan.offset));
+    let schema = crate::result::schema(&plan.names, &plan.types);
+    if let Some(sink) = columnar::ColumnarRows::for_plan(plan, Arc::clone(&schema), keep) {
+        let partials = run_workers(threads, &scan, || sink.fresh())?;
+        let batches = columnar::ColumnarRows::finish(partials, plan.offset, plan.limit);
+        scan.record(&mut stats);
+        return Ok(QueryResult {
+            schema,
+            batches,
+            stats,
+        });
+    }
     let final_rows: Vec<Vec<Value>> = match &plan.body {
         Body::Aggregate {
             keys,
@@ -234,17 +250,12 @@ pub fn execute_plan(
             merged.finish(outputs, &plan.order)
         }
         Body::Rows { outputs } => {
-            let limit = plan.limit.map(|l| l.saturating_add(plan.offset));
-            let partials =
-                run_workers(threads, &scan, || rows::RowSink::new(plan, outputs, limit))?;
+            let partials = run_workers(threads, &scan, || rows::RowSink::new(plan, outputs, keep))?;
             rows::RowSink::finish(partials, &plan.order)
         }
     };
     let page = order::page(final_rows, plan.offset, plan.limit);
-    stats.units_scanned = scan.scanned.load(Ordering::Relaxed);
-    stats.rows_scanned = scan.rows.load(Ordering::Relaxed);
-    stats.units_decided = scan.decided.load(Ordering::Relaxed);
-    stats.units_from_statistics = scan.from_statistics.load(Ordering::Relaxed);
+    scan.record(&mut stats);
     let (schema, batches) = crate::result::to_batches(&plan.names, &plan.types, &page)?;
     Ok(QueryResult {
         schema,

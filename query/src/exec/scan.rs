@@ -73,6 +73,16 @@ pub(super) struct Scan<'a> {
     pub(super) from_statistics: AtomicU64,
 }
 
+impl Scan<'_> {
+    /// Adds what the scan counted to `stats`.
+    pub(super) fn record(&self, stats: &mut super::ExecStats) {
+        stats.units_scanned = self.scanned.load(Ordering::Relaxed);
+        stats.rows_scanned = self.rows.load(Ordering::Relaxed);
+        stats.units_decided = self.decided.load(Ordering::Relaxed);
+        stats.units_from_statistics = self.from_statistics.load(Ordering::Relaxed);
+    }
+}
+
 /// One worker: takes runs of units until none is left or the scan stops.
 fn work_loop<P: Partial>(scan: &Scan<'_>, mut partial: P) -> Result<P> {
     let mut ctx = ReadContext::new()?;
