@@ -63,6 +63,12 @@ pub fn query(e: &adstore_query::Error) -> Status {
     }
 }
 
+/// A query that panicked on the runtime thread that ran it.
+pub fn panicked() -> Status {
+    tracing::error!("query panicked");
+    Status::internal("query failed: internal panic")
+}
+
 /// A blocking task that panicked or was cancelled.
 pub fn join(e: &tokio::task::JoinError) -> Status {
     tracing::error!(error = %e, "service task failed");
