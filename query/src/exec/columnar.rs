@@ -93,14 +93,19 @@ pub struct ColumnarRows {
 
 impl ColumnarRows {
     /// A sink for `plan` when it takes this path: stored columns, no ORDER BY. `keep` is
-    /// offset + limit; `schema` the result's.
-    pub fn for_plan(plan: &Plan, schema: SchemaRef, keep: Option<u64>) -> Option<ColumnarRows> {
+    /// offset + limit.
+    pub fn for_plan(plan: &Plan, keep: Option<u64>) -> Option<ColumnarRows> {
         Some(ColumnarRows {
             outputs: outputs(plan)?,
-            schema,
+            schema: crate::result::schema(&plan.names, &plan.types),
             keep,
             batches: Vec::new(),
         })
+    }
+
+    /// The result's schema.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
     }
 
     /// A new worker's empty sink.

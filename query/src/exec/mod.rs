@@ -58,7 +58,6 @@ mod scan;
 pub mod unit;
 pub mod vector;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 
 use adstore_storage::{ReadContext, ScanUnit, Snapshot};
@@ -224,8 +223,8 @@ pub fn execute_plan(
         from_statistics: AtomicU64::new(0),
     };
     let keep = plan.limit.map(|l| l.saturating_add(plan.offset));
-    let schema = crate::result::schema(&plan.names, &plan.types);
-    if let Some(sink) = columnar::ColumnarRows::for_plan(plan, Arc::clone(&schema), keep) {
+    if let Some(sink) = columnar::ColumnarRows::for_plan(plan, keep) {
+        let schema = sink.schema();
         let partials = run_workers(threads, &scan, || sink.fresh())?;
         let batches = columnar::ColumnarRows::finish(partials, plan.offset, plan.limit);
         scan.record(&mut stats);
