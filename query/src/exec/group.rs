@@ -39,13 +39,93 @@ use crate::plan::{AggPlan, Node, Plan, SortKey, TExpr};
 use crate::types::DataType;
 use crate::value::{Value, sort_order};
 
-/// One component of a group key, by value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum KeyPart {
+/// The keys of a table's groups, `width` parts each, stored flat: one cell per part (a
+/// number's 64-bit pattern, or the range of a string in one text arena shared by all).
+///
+/// A key of its own per group (a `Vec` of parts, a `Box<str>` per string) cost two or three
+/// allocations per group: `GROUP BY campaign_id, site` over a day at 50M impressions (1.46M
+/// groups) spent ~20 % of its time allocating keys, and more freeing them.
+#[derive(Debug, Default)]
+struct GroupKeys {
+    width: usize,
+    groups: usize,
+    cells: Vec<KeyCell>,
+    text: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum KeyCell {
     /// A number's 64-bit pattern (integers, dates, times, the event type, floats' bits).
     Bits(i64),
-    /// A string.
-    Str(Box<str>),
+    /// A string: `text[start..end]`.
+    Str { start: usize, end: usize },
+}
+
+impl GroupKeys {
+    fn new(width: usize) -> GroupKeys {
+        GroupKeys {
+            width,
+            ..GroupKeys::default()
+        }
+    }
+
+    /// The number of groups.
+    fn len(&self) -> usize {
+        self.groups
+    }
+
+    fn is_empty(&self) -> bool {
+        self.groups == 0
+    }
+
+    /// Adds the next group's key (`parts.len()` must be the width).
+    fn push(&mut self, parts: &[Part<'_>]) {
+        debug_assert_eq!(parts.len(), self.width);
+        for p in parts {
+            self.cells.push(match *p {
+                Part::Bits(b) => KeyCell::Bits(b),
+                Part::Str(s) => {
+                    let start = self.text.len();
+                    self.text.push_str(s);
+                    KeyCell::Str {
+                        start,
+                        end: self.text.len(),
+                    }
+                }
+            });
+        }
+        self.groups += 1;
+    }
+
+    fn part(&self, cell: KeyCell) -> Part<'_> {
+        match cell {
+            KeyCell::Bits(b) => Part::Bits(b),
+            KeyCell::Str { start, end } => Part::Str(self.text.get(start..end).unwrap_or_default()),
+        }
+    }
+
+    /// Part `i` of group `g`'s key.
+    fn get(&self, g: usize, i: usize) -> Option<Part<'_>> {
+        if i >= self.width {
+            return None;
+        }
+        let cell = *self.cells.get(g * self.width + i)?;
+        Some(self.part(cell))
+    }
+
+    /// Group `g`'s key.
+    fn parts(&self, g: usize) -> impl Iterator<Item = Part<'_>> {
+        let cells = self
+            .cells
+            .get(g * self.width..(g + 1) * self.width)
+            .unwrap_or_default();
+        cells.iter().map(|&c| self.part(c))
+    }
+
+    /// Whether group `g`'s key is `parts`.
+    fn is(&self, g: usize, parts: &[Part<'_>]) -> bool {
+        parts.len() == self.width && self.parts(g).zip(parts).all(|(a, b)| a == *b)
+    }
 }
 
 /// One worker's groups and aggregate states.
@@ -57,7 +137,7 @@ pub struct GroupTable<'p> {
     /// most key comparisons and every rehash a visit to the keys.
     index: HashTable<(u64, u32)>,
     hasher: DefaultHashBuilder,
-    group_keys: Vec<Vec<KeyPart>>,
+    group_keys: GroupKeys,
     states: Vec<AggState>,
     /// Counts and integer sums whose condition reads one small-domain column, kept per code.
     by_code: ByCode<'p>,
@@ -87,15 +167,6 @@ const MAX_DICT_PRODUCT: usize = 1 << 20;
 enum Part<'a> {
     Bits(i64),
     Str(&'a str),
-}
-
-impl KeyPart {
-    fn borrowed(&self) -> Part<'_> {
-        match self {
-            KeyPart::Bits(b) => Part::Bits(*b),
-            KeyPart::Str(s) => Part::Str(s),
-        }
-    }
 }
 
 fn hash_parts<'a>(hasher: &DefaultHashBuilder, parts: impl Iterator<Item = Part<'a>>) -> u64 {
@@ -132,7 +203,7 @@ impl<'p> GroupTable<'p> {
             aggs,
             index: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
-            group_keys: Vec::new(),
+            group_keys: GroupKeys::new(keys.len()),
             states: aggs.iter().map(AggState::new).collect(),
             by_code: ByCode::new(aggs),
             keep: plan.limit.map(|l| l.saturating_add(plan.offset)),
@@ -153,27 +224,15 @@ impl<'p> GroupTable<'p> {
     fn group(&mut self, parts: &[Part<'_>]) -> u32 {
         let hash = hash_parts(&self.hasher, parts.iter().copied());
         let keys = &self.group_keys;
-        let found = self.index.find(hash, |&(h, g)| {
-            h == hash && {
-                let stored = &keys[g as usize];
-                stored.len() == parts.len()
-                    && stored.iter().zip(parts).all(|(a, b)| a.borrowed() == *b)
-            }
-        });
+        let found = self
+            .index
+            .find(hash, |&(h, g)| h == hash && keys.is(g as usize, parts));
         if let Some(&(_, g)) = found {
             return g;
         }
         let g = u32::try_from(self.group_keys.len()).unwrap_or(u32::MAX);
         self.index.insert_unique(hash, (hash, g), |&(h, _)| h);
-        self.group_keys.push(
-            parts
-                .iter()
-                .map(|p| match p {
-                    Part::Bits(b) => KeyPart::Bits(*b),
-                    Part::Str(s) => KeyPart::Str((*s).into()),
-                })
-                .collect(),
-        );
+        self.group_keys.push(parts);
         for s in &mut self.states {
             s.push_group();
         }
@@ -421,8 +480,10 @@ impl<'p> GroupTable<'p> {
         other.flush_dense();
         other.by_code.fold(&mut other.states);
         let keys = std::mem::take(&mut other.group_keys);
-        for (src, key) in keys.iter().enumerate() {
-            let parts: Vec<Part<'_>> = key.iter().map(KeyPart::borrowed).collect();
+        let mut parts: Vec<Part<'_>> = Vec::with_capacity(keys.width);
+        for src in 0..keys.len() {
+            parts.clear();
+            parts.extend(keys.parts(src));
             let dst = self.group(&parts) as usize;
             for (a, b) in self.states.iter_mut().zip(other.states.iter_mut()) {
                 a.merge(dst, b, src);
@@ -438,14 +499,14 @@ impl<'p> GroupTable<'p> {
         let candidates = self.top_candidates(order);
         let mut rows = Vec::with_capacity(candidates.len());
         for g in candidates {
-            let key = &self.group_keys[g];
             let env = GroupEnv {
-                keys: key
-                    .iter()
+                keys: self
+                    .group_keys
+                    .parts(g)
                     .zip(self.keys)
                     .map(|(p, k)| match p {
-                        KeyPart::Bits(b) => Value::from_bits(*b, k.data()),
-                        KeyPart::Str(s) => Value::Str(s.to_string()),
+                        Part::Bits(b) => Value::from_bits(b, k.data()),
+                        Part::Str(s) => Value::Str(s.to_string()),
                     })
                     .collect(),
                 aggs: self
@@ -509,9 +570,9 @@ impl Env for LazyGroupEnv<'_, '_> {
         Value::Null
     }
     fn key(&self, i: usize) -> Value {
-        match (self.table.group_keys[self.g].get(i), self.table.keys.get(i)) {
-            (Some(KeyPart::Bits(b)), Some(k)) => Value::from_bits(*b, k.data()),
-            (Some(KeyPart::Str(s)), Some(_)) => Value::Str(s.to_string()),
+        match (self.table.group_keys.get(self.g, i), self.table.keys.get(i)) {
+            (Some(Part::Bits(b)), Some(k)) => Value::from_bits(b, k.data()),
+            (Some(Part::Str(s)), Some(_)) => Value::Str(s.to_string()),
             _ => Value::Null,
         }
     }
