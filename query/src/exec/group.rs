@@ -773,3 +773,35 @@ impl Env for GroupEnv {
         self.aggs.get(i).cloned().unwrap_or(Value::Null)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_keys_hand_back_what_was_stored() {
+        let mut keys = GroupKeys::new(3);
+        assert!(keys.is_empty());
+        keys.push(&[Part::Str("cmp-1"), Part::Bits(-7), Part::Str("")]);
+        keys.push(&[Part::Str("é"), Part::Bits(i64::MAX), Part::Str("site-2")]);
+        assert_eq!(keys.len(), 2);
+        let second: Vec<Part<'_>> = keys.parts(1).collect();
+        assert_eq!(
+            second,
+            [Part::Str("é"), Part::Bits(i64::MAX), Part::Str("site-2")]
+        );
+        assert_eq!(keys.get(0, 0), Some(Part::Str("cmp-1")));
+        assert_eq!(keys.get(0, 2), Some(Part::Str("")));
+        assert_eq!(keys.get(0, 3), None);
+        assert_eq!(keys.get(2, 0), None);
+        assert!(keys.is(0, &[Part::Str("cmp-1"), Part::Bits(-7), Part::Str("")]));
+        assert!(!keys.is(0, &[Part::Str("cmp-1"), Part::Bits(-7), Part::Str("x")]));
+        assert!(!keys.is(0, &[Part::Str("cmp-1"), Part::Bits(-7)]));
+        // No key parts: groups still count.
+        let mut none = GroupKeys::new(0);
+        none.push(&[]);
+        assert_eq!(none.len(), 1);
+        assert!(none.is(0, &[]));
+        assert_eq!(none.parts(0).count(), 0);
+    }
+}
