@@ -36,12 +36,11 @@ class SqlClient:
 
     def __init__(self, addr: str):
         import grpc
+        import grpc.experimental
 
         query_pb2 = importlib.import_module("adstore.v1.query_pb2")
         query_grpc = importlib.import_module("adstore.v1.query_pb2_grpc")
         self._request = query_pb2.SqlRequest
-        import grpc.experimental
-
         # `Sql` streams its answer (unary-stream). By default grpcio reads such a stream on a
         # thread of its own and hands each message to the caller's thread; this documented
         # option reads it on the caller's thread, as a unary call is: 0.3-0.5 ms less per call
