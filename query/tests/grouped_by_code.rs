@@ -198,6 +198,47 @@ fn a_top_k_by_count_over_many_values_makes_groups_only_for_those_that_can_place(
         e.campaign_id = "cmp-1".into();
         e.ts = DAY0 + (e.ts - DAY0) % 86_400_000_000;
     }
+    check_top_k(&events);
+}
+
+#[test]
+fn a_top_k_by_count_whose_bound_cannot_decide_merges_every_value() {
+    let mut rng = StdRng::seed_from_u64(78);
+    // Near-uniform counts: the threshold bound over each dictionary's most frequent codes
+    // (`DenseCodes::top_by_rows`) cannot exclude the others, so the dictionaries are merged
+    // by value; and a skewed head whose values are missing from some segments, so the bound
+    // decides with values met in one dictionary only.
+    let mut events = random_events(&mut rng, 3000, "flat");
+    for (i, e) in events.iter_mut().enumerate() {
+        e.site = if i % 1000 < 300 {
+            format!("h{}-{:02}", i / 1000, rng.random_range(0..4))
+        } else {
+            format!("u{:03}", rng.random_range(0..150))
+        };
+        e.campaign_id = "cmp-1".into();
+        e.ts = DAY0 + (e.ts - DAY0) % 86_400_000_000;
+    }
+    check_top_k(&events);
+    for e in &mut events {
+        e.site = format!("u{:03}", rng.random_range(0..150));
+    }
+    check_top_k(&events);
+    // The value with the most rows overall is in no segment's 40 most frequent: 40 values
+    // of each segment have 20 rows there (and none elsewhere), "x" 15 in each. The bound
+    // (three times 20) is above the best totals' but the value it covers wins.
+    for (i, e) in events.iter_mut().enumerate() {
+        let (part, k) = (i / 1000, i % 1000);
+        e.site = match k {
+            0..800 => format!("p{part}-{:02}", k / 20),
+            800..815 => "x".to_string(),
+            _ => format!("f{i}"),
+        };
+    }
+    check_top_k(&events);
+}
+
+/// Top-k queries by row count over `events` in three segments, against the reference.
+fn check_top_k(events: &[Event]) {
     let parts: Vec<&[Event]> = events.chunks(1000).collect();
     let (_dir, store) = store_with(&parts, 64);
     let snapshot = store.snapshot();
@@ -217,7 +258,7 @@ fn a_top_k_by_count_over_many_values_makes_groups_only_for_those_that_can_place(
                 "SELECT site, count() AS n, sum(cost_micros) AS s FROM events{w} GROUP BY site {tail}"
             );
             for threads in [1, 2, 3] {
-                check(&sql, &snapshot, &events, threads);
+                check(&sql, &snapshot, events, threads);
             }
         }
     }

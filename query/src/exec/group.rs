@@ -25,7 +25,7 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use super::Partial;
 use super::accum::{AggState, Rows};
 use super::bycode::ByCode;
-use super::dense::DenseCodes;
+use super::dense::{DenseCodes, DictTotals};
 use super::distinct;
 use super::meta::{self, BlockStats, Contribution};
 use super::order::{Keyed, sort_and_take};
@@ -420,10 +420,11 @@ impl<'p> GroupTable<'p> {
 
     /// [`Self::flush_dense`] at the end of a query that keeps its first `keep` groups by
     /// `order`: when the first ORDER BY key is a row count, no other group exists yet and no
-    /// HAVING looks at every group, each key value's count is summed from its per-code totals
-    /// first, and only the values whose count can place within `keep` (ties kept) become
-    /// groups; the others could never be output. Q5's top 10 of ~5,000 sites looks up 10 groups
-    /// instead of 5,000, in the serial tail of the query.
+    /// HAVING looks at every group, only the key values whose count can place within `keep`
+    /// (ties kept) become groups; the others could never be output. Q5's top 10 of ~5,000
+    /// sites looks up 10 groups instead of 5,000, in the serial tail of the query. Those
+    /// values come from [`DenseCodes::top_by_rows`] when its bound decides (counts descending),
+    /// or else from one merge of the dictionaries by value.
     fn flush_dense_ranked(&mut self, order: &[SortKey]) {
         let Some(mut dense) = self.dense.take() else {
             return;
@@ -438,44 +439,81 @@ impl<'p> GroupTable<'p> {
             }
             _ => None,
         };
-        // Per key value, in the order `for_each_value` gives them: whether it becomes a group
-        // (`None`: all do).
-        let mut placed: Option<Vec<bool>> = None;
-        if let Some((descending, keep)) = ranked {
-            let mut counts = Vec::new();
-            DenseCodes::for_each_value(&pending, |_, hits| {
-                counts.push(DenseCodes::rows_of(&pending, hits));
-            });
-            let keep = usize::try_from(keep).unwrap_or(usize::MAX);
-            if keep > 0 && keep.saturating_mul(4) < counts.len() {
-                let best_first = |a: &u64, b: &u64| if descending { b.cmp(a) } else { a.cmp(b) };
-                let mut ranks = counts.clone();
-                let (_, &mut pivot, _) = ranks.select_nth_unstable_by(keep - 1, best_first);
-                placed = Some(
-                    counts
-                        .iter()
-                        .map(|c| best_first(c, &pivot) != std::cmp::Ordering::Greater)
-                        .collect(),
-                );
-            }
-        }
-        let mut i = 0;
-        DenseCodes::for_each_value(&pending, |value, hits| {
-            let skip = placed
-                .as_ref()
-                .is_some_and(|p| !p.get(i).copied().unwrap_or(true));
-            i += 1;
-            if skip {
-                return;
-            }
-            let g = self.group(&[Part::Str(value)]) as usize;
-            for &(d, code) in hits {
-                if let Some(t) = pending.get(d) {
-                    dense.add_to(t, code, &mut self.states, g);
+        match ranked {
+            None => DenseCodes::for_each_value(&pending, |value, hits| {
+                self.add_dense_group(&dense, &pending, value, hits);
+            }),
+            Some((descending, keep)) => {
+                let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+                let top = if descending {
+                    DenseCodes::top_by_rows(&pending, keep)
+                } else {
+                    None
+                };
+                match top {
+                    Some(top) => {
+                        for k in top {
+                            self.add_dense_group(&dense, &pending, k.value, &k.hits);
+                        }
+                    }
+                    None => self.add_dense_groups_placed(&dense, &pending, descending, keep),
                 }
             }
-        });
+        }
         self.dense = Some(dense);
+    }
+
+    /// Adds the groups of the key values that can place within the first `keep` by row count
+    /// (`descending` or not; ties kept), the dictionaries merged by value once.
+    fn add_dense_groups_placed(
+        &mut self,
+        dense: &DenseCodes<'_>,
+        pending: &[DictTotals],
+        descending: bool,
+        keep: usize,
+    ) {
+        // Each key value with its hits (flat, `ends[i]` closing value `i`'s) and its rows.
+        let mut values: Vec<&str> = Vec::new();
+        let mut hits_of: Vec<(usize, usize)> = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
+        let mut counts: Vec<u64> = Vec::new();
+        DenseCodes::for_each_value(pending, |value, hits| {
+            values.push(value);
+            hits_of.extend_from_slice(hits);
+            ends.push(hits_of.len());
+            counts.push(DenseCodes::rows_of(pending, hits));
+        });
+        // The `keep`-th best count; `None` (few values) keeps all.
+        let best_first = |a: &u64, b: &u64| if descending { b.cmp(a) } else { a.cmp(b) };
+        let pivot = (keep > 0 && keep.saturating_mul(4) < counts.len()).then(|| {
+            let mut ranks = counts.clone();
+            *ranks.select_nth_unstable_by(keep - 1, best_first).1
+        });
+        let mut start = 0;
+        for ((value, &end), count) in values.into_iter().zip(&ends).zip(&counts) {
+            let hits = hits_of.get(start..end).unwrap_or_default();
+            start = end;
+            if pivot.is_none_or(|p| best_first(count, &p) != std::cmp::Ordering::Greater) {
+                self.add_dense_group(dense, pending, value, hits);
+            }
+        }
+    }
+
+    /// Adds the per-code totals of one key value (its `hits`, as
+    /// [`DenseCodes::for_each_value`] gives them) to its group.
+    fn add_dense_group(
+        &mut self,
+        dense: &DenseCodes<'_>,
+        pending: &[DictTotals],
+        value: &str,
+        hits: &[(usize, usize)],
+    ) {
+        let g = self.group(&[Part::Str(value)]) as usize;
+        for &(d, code) in hits {
+            if let Some(t) = pending.get(d) {
+                dense.add_to(t, code, &mut self.states, g);
+            }
+        }
     }
 
     /// Merges another worker's table into this one.
