@@ -10,8 +10,10 @@
 //! | BloomOffset(u64) | BloomLen(u64) | BloomCrc(u32) | BloomColumnCount(u8) |
 //! BloomColumnCount × | ColumnId(u8) | BlockCount × | RelOffset(u32) | Len(u32) | |
 //! | KeyBlockCount(u32) | KeyBlockCount × | Offset(u64) | Len(u32) | KeyCount(u32) | FirstKeyLen(u16) | FirstKey | |
+//! | RollupCount(u32) | RollupCount × | FirstBlock(u32) | EndBlock(u32) | Sites(u32) | Offset(u64) | Len(u32) | | (version 5)
 //! ```
 
+use super::rollup::RollupMeta;
 use crate::partition::PartitionKey;
 use crate::schema::{COLUMN_COUNT, ColumnId, ColumnKind};
 
@@ -99,6 +101,8 @@ pub struct Footer {
     pub blooms: Vec<(ColumnId, Vec<(u32, u32)>)>,
     /// The sorted event-id key blocks.
     pub key_blocks: Vec<KeyBlockMeta>,
+    /// The site rollups (version 5 on; none before), by ascending first block, disjoint.
+    pub rollups: Vec<RollupMeta>,
 }
 
 impl Footer {
@@ -156,9 +160,21 @@ impl Footer {
             out.extend_from_slice(&u16::try_from(key.len()).unwrap_or(u16::MAX).to_le_bytes());
             out.extend_from_slice(key);
         }
+        out.extend_from_slice(
+            &u32::try_from(self.rollups.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
+        for r in &self.rollups {
+            out.extend_from_slice(&r.first_block.to_le_bytes());
+            out.extend_from_slice(&r.end_block.to_le_bytes());
+            out.extend_from_slice(&r.sites.to_le_bytes());
+            out.extend_from_slice(&r.offset.to_le_bytes());
+            out.extend_from_slice(&r.len.to_le_bytes());
+        }
     }
 
-    /// Parses a footer of segment format `version` (1 or 2); `data_end` is where the footer
+    /// Parses a footer of segment format `version` (1 to 5); `data_end` is where the footer
     /// starts (every block must end before it).
     pub fn decode(bytes: &[u8], data_end: u64, version: u16) -> Result<Footer, String> {
         let with_sums = version >= 2;
@@ -280,6 +296,36 @@ impl Footer {
                 first_key,
             });
         }
+        let mut rollups: Vec<RollupMeta> = Vec::new();
+        if version >= 5 {
+            let count = r.u32()? as usize;
+            r.need(count * 24)?;
+            for i in 0..count {
+                let meta = RollupMeta {
+                    first_block: r.u32()?,
+                    end_block: r.u32()?,
+                    sites: r.u32()?,
+                    offset: r.u64()?,
+                    len: r.u32()?,
+                };
+                check_range(meta.offset, u64::from(meta.len), &format_args!("rollup {i}"))?;
+                let after_previous = rollups
+                    .last()
+                    .is_none_or(|p: &RollupMeta| p.end_block <= meta.first_block);
+                if meta.first_block >= meta.end_block
+                    || meta.end_block > block_count
+                    || !after_previous
+                    || meta.sites == 0
+                {
+                    return Err(format!(
+                        "rollup {i} covers blocks {}..{} with {} sites (of {block_count} \
+                         blocks, after the previous rollup's)",
+                        meta.first_block, meta.end_block, meta.sites
+                    ));
+                }
+                rollups.push(meta);
+            }
+        }
         if r.at != bytes.len() {
             return Err(format!("{} trailing bytes in footer", bytes.len() - r.at));
         }
@@ -297,6 +343,7 @@ impl Footer {
             bloom_crc,
             blooms,
             key_blocks,
+            rollups,
         })
     }
 

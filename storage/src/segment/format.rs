@@ -13,8 +13,9 @@ pub const SEGMENT_MAGIC: [u8; 4] = *b"ADSG";
 /// The segment format version this build writes. Version 2 added each block's sum to the
 /// footer's block entries (`docs/FORMAT.md`, "Segment footer"); version 3 a layout tag before
 /// each block of dictionary codes (`docs/FORMAT.md`, "Dictionary codes"); version 4 a CRC per
-/// bloom filter block (`docs/FORMAT.md`, "Bloom filter").
-pub const SEGMENT_FORMAT_VERSION: u16 = 4;
+/// bloom filter block (`docs/FORMAT.md`, "Bloom filter"); version 5 site rollups
+/// (`docs/FORMAT.md`, "Site rollups").
+pub const SEGMENT_FORMAT_VERSION: u16 = 5;
 /// The oldest segment format version this build reads (version 1: no block sums).
 pub const OLDEST_SEGMENT_FORMAT_VERSION: u16 = 1;
 

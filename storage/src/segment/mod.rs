@@ -10,12 +10,14 @@
 //! - [`footer`]: [`Footer`], its serializer and parser.
 //! - [`writer`]: [`write_segment`], from an [`crate::EventBatch`] to a durable file.
 //! - [`reader`]: [`SegmentReader`], over a memory-mapped file; every byte it hands out was CRC-checked.
+//! - [`rollup`]: site rollups, per-site totals of a campaign's long runs of blocks.
 //! - [`lazy`]: [`LazySegment`], a manifest entry opened on first use (read-only stores).
 
 pub mod footer;
 pub mod format;
 pub mod lazy;
 pub mod reader;
+pub mod rollup;
 pub mod writer;
 
 #[cfg(test)]
@@ -26,6 +28,7 @@ use std::fmt;
 pub use footer::{BlockMeta, Footer};
 pub use lazy::LazySegment;
 pub use reader::{CheckedBloom, ColumnData, MAX_STREAMED_INTS, ReadContext, SegmentReader};
+pub use rollup::{RollupMeta, SiteRollup};
 pub use writer::{SegmentOptions, WrittenSegment, write_segment};
 
 /// Identifies a segment; also its file name (`<id, 12 digits>.seg`).

@@ -13,6 +13,7 @@ use memmap2::Mmap;
 
 use super::SegmentId;
 use super::footer::{BlockMeta, Footer, block_stats};
+use super::rollup::{self, RollupMeta, SiteRollup};
 use super::format::{
     BLOCK_CRC_LEN, BLOCK_HEADER_LEN, HEADER_LEN, OLDEST_SEGMENT_FORMAT_VERSION,
     SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
@@ -319,6 +320,113 @@ impl SegmentReader {
     /// The parsed footer.
     pub fn footer(&self) -> &Footer {
         &self.footer
+    }
+
+    /// The site rollups (`docs/FORMAT.md`, "Site rollups"): by ascending first block, each
+    /// covering whole row blocks of one event type and one campaign; none before version 5.
+    pub fn rollups(&self) -> &[RollupMeta] {
+        &self.footer.rollups
+    }
+
+    /// The index in [`Self::rollups`] of the rollup covering row block `b`, if any.
+    pub fn rollup_covering(&self, b: u32) -> Option<usize> {
+        let rollups = &self.footer.rollups;
+        let i = rollups.partition_point(|r| r.end_block <= b);
+        rollups.get(i).filter(|r| r.covers(b)).map(|_| i)
+    }
+
+    /// Reads and checks the `i`-th site rollup: its block's CRC, its codes against the site
+    /// dictionary, and its rows against the blocks it covers.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an `i` past the rollups; [`Error::Corrupt`] or
+    /// [`Error::Codec`] naming the rollup when a check fails.
+    pub fn rollup(&self, i: usize, ctx: &mut ReadContext) -> Result<SiteRollup> {
+        let Some(meta) = self.footer.rollups.get(i).copied() else {
+            return Err(Error::InvalidArgument(format!("no rollup {i} in {}", self.path.display())));
+        };
+        let dict_len = self.dictionary(ColumnId::Site, ctx)?.len();
+        let what = Named::Rollup(i);
+        let raw = self.block_bytes(meta.offset, meta.len, &what, ctx)?;
+        let r = SiteRollup::decode(raw, meta.sites as usize, dict_len)
+            .map_err(|e| self.codec(&what, e))?;
+        let covered: u64 = (meta.first_block..meta.end_block)
+            .map(|b| self.footer.rows_in_block(b) as u64)
+            .sum();
+        if r.total_rows() != covered {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                offset: Some(meta.offset),
+                reason: format!(
+                    "{what} holds {} rows, its blocks {}..{} hold {covered}",
+                    r.total_rows(),
+                    meta.first_block,
+                    meta.end_block
+                ),
+            });
+        }
+        Ok(r)
+    }
+
+    /// Checks each site rollup against the row blocks it covers, recomputed from their decoded
+    /// values (what `adstore inspect` runs): a query adds a rollup in place of its blocks, so a
+    /// wrong rollup would be a wrong answer.
+    fn verify_rollups(&self, ctx: &mut ReadContext) -> Result<()> {
+        if self.footer.rollups.is_empty() {
+            return Ok(());
+        }
+        let dict_len = self.dictionary(ColumnId::Site, ctx)?.len();
+        let mut totals = rollup::Builder::new(dict_len);
+        for (i, meta) in self.footer.rollups.iter().enumerate() {
+            let stored = self.rollup(i, ctx)?;
+            for b in meta.first_block..meta.end_block {
+                let kind = |col: ColumnId| {
+                    let m = self.block_meta(col, b);
+                    (m.min, m.max)
+                };
+                let first = self.block_meta(ColumnId::EventType, meta.first_block);
+                let campaign = self.block_meta(ColumnId::CampaignId, meta.first_block);
+                let (t, c) = (kind(ColumnId::EventType), kind(ColumnId::CampaignId));
+                if t != (first.min, first.min) || c != (campaign.min, campaign.min) {
+                    return Err(Error::Corrupt {
+                        path: self.path.clone(),
+                        offset: Some(meta.offset),
+                        reason: format!(
+                            "{} covers block {b}, which holds another event type or campaign",
+                            Named::Rollup(i)
+                        ),
+                    });
+                }
+                let ColumnData::Dict { codes, .. } = self.read_block(ColumnId::Site, b, ctx)?
+                else {
+                    continue;
+                };
+                let mut sums = Vec::with_capacity(rollup::SUM_COLUMNS.len());
+                for col in rollup::SUM_COLUMNS {
+                    match self.read_block(col, b, ctx)? {
+                        ColumnData::I64(v) => sums.push(v),
+                        _ => sums.push(Vec::new()),
+                    }
+                }
+                for (r, &code) in codes.iter().enumerate() {
+                    let value = |k: usize| sums.get(k).and_then(|c| c.get(r)).copied().unwrap_or(0);
+                    totals.add(code, std::array::from_fn(value));
+                }
+            }
+            if totals.take() != stored {
+                return Err(Error::Corrupt {
+                    path: self.path.clone(),
+                    offset: Some(meta.offset),
+                    reason: format!(
+                        "{} differs from the rows of blocks {}..{}",
+                        Named::Rollup(i),
+                        meta.first_block,
+                        meta.end_block
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The partition.
@@ -989,6 +1097,7 @@ impl SegmentReader {
         for kb in &self.footer.key_blocks {
             self.block_bytes(kb.offset, kb.len, &"event-id key block", ctx)?;
         }
+        self.verify_rollups(ctx)?;
         let mut count = 0u64;
         self.for_each_event_id(ctx, |_| count += 1)?;
         if count != self.footer.rows {
@@ -1154,6 +1263,8 @@ enum Named {
     Dictionary(ColumnId),
     /// A sorted event-id key block.
     KeyBlock(usize),
+    /// A site rollup.
+    Rollup(usize),
 }
 
 impl std::fmt::Display for Named {
@@ -1162,6 +1273,7 @@ impl std::fmt::Display for Named {
             Named::Block(col, b) => write!(f, "{col} block {b}"),
             Named::Dictionary(col) => write!(f, "{col} dictionary"),
             Named::KeyBlock(i) => write!(f, "event-id key block {i}"),
+            Named::Rollup(i) => write!(f, "site rollup {i}"),
         }
     }
 }

@@ -317,7 +317,7 @@ fn each_block_of_codes_takes_the_layout_that_stores_smaller() {
         .collect();
     let (_dir, reader) = write(&events, 8_192);
     let mut ctx = ReadContext::new().unwrap();
-    assert_eq!(reader.footer().format_version, 4);
+    assert_eq!(reader.footer().format_version, 5);
     let sizes = reader.verify(&mut ctx).unwrap();
     let raw_of = |col| sizes.iter().find(|s| s.0 == col).map(|s| s.2).unwrap();
     // Tag byte + integer block: frame of reference at 12 bits.
@@ -614,4 +614,129 @@ fn blocks_that_do_not_stream_say_so_and_damaged_ones_are_errors() {
         );
         assert_eq!(calls, 0);
     }
+}
+
+/// 1,230 impressions of `cmp-1` over 11 sites (unevenly) (a run of whole blocks that pays for a site
+/// rollup), then 600 clicks of `cmp-2` over 500 sites (one that does not), blocks of 100 rows.
+/// Money columns are scattered over the whole i64 range, so the rollup's sums do not compress
+/// and its block is stored raw.
+fn rollup_events() -> Vec<Event> {
+    (0..1_830)
+        .map(|i| {
+            let id = format!("id-{i:04}");
+            let (t, cmp, site) = if i < 1_230 {
+                (EventType::Impression, "cmp-1", format!("s{:02}", i % 7 + i % 5))
+            } else {
+                (EventType::Click, "cmp-2", format!("c{:03}", i % 500))
+            };
+            let mut e = EventRef::new(&id, t, i as i64, cmp);
+            e.site = &site;
+            let scattered = |k: i64| (i as i64 + k).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as i64);
+            e.cost_micros = scattered(0);
+            e.revenue_micros = scattered(1);
+            e.bid_floor_micros = scattered(2);
+            e.bid_price_micros = scattered(3);
+            e.clearing_price_micros = scattered(4);
+            e.to_owned_event()
+        })
+        .collect()
+}
+
+#[test]
+fn a_long_run_of_one_campaign_gets_a_site_rollup_equal_to_its_rows() {
+    let (_dir, reader) = write(&rollup_events(), 100);
+    let mut ctx = ReadContext::new().unwrap();
+    // Impressions sort first (event type code 0): blocks 0..12 hold only cmp-1's impressions,
+    // block 12 both types; cmp-2's clicks have too many sites for their rows.
+    assert_eq!(
+        reader
+            .rollups()
+            .iter()
+            .map(|r| (r.first_block, r.end_block, r.sites))
+            .collect::<Vec<_>>(),
+        vec![(0, 12, 11)]
+    );
+    assert_eq!(reader.rollup_covering(11), Some(0));
+    assert_eq!(reader.rollup_covering(12), None);
+    let rollup = reader.rollup(0, &mut ctx).unwrap();
+    let dict = reader.dictionary(ColumnId::Site, &mut ctx).unwrap();
+    let rows = read_all(&reader);
+    let mut expected: std::collections::BTreeMap<String, (i64, [i64; 5])> = Default::default();
+    for e in &rows[..1_200] {
+        let t = expected.entry(e.site.clone()).or_default();
+        t.0 += 1;
+        let values = [
+            e.cost_micros,
+            e.revenue_micros,
+            e.bid_floor_micros,
+            e.bid_price_micros,
+            e.clearing_price_micros,
+        ];
+        for (s, v) in t.1.iter_mut().zip(values) {
+            *s = s.wrapping_add(v);
+        }
+    }
+    let got: std::collections::BTreeMap<String, (i64, [i64; 5])> = rollup
+        .codes
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| {
+            let sums = std::array::from_fn(|j| rollup.sums[j][k]);
+            (dict.get(c as usize).to_owned(), (rollup.rows[k], sums))
+        })
+        .collect();
+    assert_eq!(got, expected);
+    reader.verify(&mut ctx).unwrap();
+}
+
+#[test]
+fn a_damaged_or_wrong_site_rollup_is_an_error() {
+    let (dir, reader) = write(&rollup_events(), 100);
+    let meta = reader.rollups()[0];
+    let path = reader.path().to_path_buf();
+    let mut ctx = ReadContext::new().unwrap();
+    let good = reader.rollup(0, &mut ctx).unwrap();
+    drop(reader);
+    let bytes = std::fs::read(&path).unwrap();
+    let damaged = dir.path().join("damaged.seg");
+    let open = |b: &[u8]| {
+        std::fs::write(&damaged, b).unwrap();
+        SegmentReader::open(&damaged, SegmentId(2)).unwrap()
+    };
+    // Every flipped byte of the rollup's block: its CRC (or frame) fails the read.
+    let block = meta.offset as usize..(meta.offset + u64::from(meta.len)) as usize;
+    for at in block.clone() {
+        let mut b = bytes.clone();
+        b[at] ^= 0x10;
+        let r = open(&b);
+        assert!(r.rollup(0, &mut ctx).is_err(), "flip at {at} unnoticed");
+        assert!(r.verify(&mut ctx).is_err());
+    }
+    // A rollup framed with a valid CRC but wrong sums: the read cannot tell (its rows still
+    // add up), the recomputation of `verify` (`adstore inspect`) does.
+    let mut wrong = good.clone();
+    wrong.sums[0][0] += 1;
+    let mut payload = Vec::new();
+    wrong.encode(&mut payload);
+    let mut framed = Vec::new();
+    super::format::frame_block(0, payload.len() as u32, &payload, &mut framed);
+    assert_eq!(framed.len(), block.len(), "the rollup is stored raw");
+    let mut b = bytes.clone();
+    b[block.clone()].copy_from_slice(&framed);
+    let r = open(&b);
+    assert_eq!(r.rollup(0, &mut ctx).unwrap(), wrong);
+    let err = r.verify(&mut ctx).unwrap_err().to_string();
+    assert!(err.contains("site rollup 0 differs"), "{err}");
+    // Rows that do not add up to the covered blocks' are refused on read.
+    let mut short = good;
+    short.rows[0] += 1;
+    let mut payload = Vec::new();
+    short.encode(&mut payload);
+    let mut framed = Vec::new();
+    super::format::frame_block(0, payload.len() as u32, &payload, &mut framed);
+    assert_eq!(framed.len(), block.len());
+    let mut b = bytes;
+    b[block].copy_from_slice(&framed);
+    let err = open(&b).rollup(0, &mut ctx).unwrap_err().to_string();
+    assert!(err.contains("holds 1201 rows"), "{err}");
 }

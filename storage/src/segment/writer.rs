@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::footer::{BlockMeta, ColumnMeta, Footer, KeyBlockMeta, block_stats};
+use super::rollup::{self, RollupMeta};
 use super::format::{
     DEFAULT_BLOCK_ROWS, DEFAULT_BLOOM_BITS_PER_KEY, DEFAULT_USER_BLOOM_BITS_PER_KEY,
     KEYS_PER_KEY_BLOCK, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, file_header, frame_block,
@@ -329,6 +330,16 @@ pub fn encode_segment(
         });
     }
 
+    let rollups = write_rollups(
+        &mut out,
+        &mut sink,
+        &columns,
+        batch,
+        &perm,
+        block_rows,
+        dictionaries.get(&ColumnId::Site),
+    )?;
+
     // Bloom filters, one per block and bloom column, raw (read in place from the mmap).
     let bloom_offset = out.len() as u64;
     let mut blooms = Vec::new();
@@ -372,6 +383,7 @@ pub fn encode_segment(
         bloom_crc,
         blooms,
         key_blocks,
+        rollups,
     };
     let footer_start = out.len();
     footer.encode(&mut out);
@@ -383,6 +395,57 @@ pub fn encode_segment(
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&SEGMENT_MAGIC);
     Ok(out)
+}
+
+/// Writes a site rollup for each run of whole blocks of one event type and one campaign that
+/// pays for one ([`rollup::pays`]); returns their footer entries. `site` is the site
+/// dictionary with each row's code.
+fn write_rollups(
+    out: &mut Vec<u8>,
+    sink: &mut BlockSink,
+    columns: &[ColumnMeta],
+    batch: &EventBatch,
+    perm: &[u32],
+    block_rows: usize,
+    site: Option<&(StringColumn, Vec<u32>)>,
+) -> Result<Vec<RollupMeta>, crate::codec::CodecError> {
+    let Some((dict, codes)) = site else {
+        return Ok(Vec::new());
+    };
+    let min_max = |col: ColumnId| columns[col.index()].blocks.iter().map(|m| (m.min, m.max));
+    let sums: Vec<&[i64]> = rollup::SUM_COLUMNS
+        .iter()
+        .map(|&c| batch.i64_column(c).unwrap_or(&[]))
+        .collect();
+    let mut totals = rollup::Builder::new(dict.len());
+    let mut raw = Vec::new();
+    let mut metas = Vec::new();
+    for run in rollup::runs(min_max(ColumnId::EventType), min_max(ColumnId::CampaignId)) {
+        if run.len() < rollup::MIN_BLOCKS as usize {
+            continue;
+        }
+        let rows = &perm[run.start as usize * block_rows..(run.end as usize * block_rows).min(perm.len())];
+        for &r in rows {
+            let r = r as usize;
+            let value = |k: usize| sums.get(k).and_then(|c| c.get(r)).copied().unwrap_or(0);
+            totals.add(codes[r], std::array::from_fn(value));
+        }
+        let summary = totals.take();
+        if !rollup::pays(run.end - run.start, rows.len() as u64, summary.codes.len()) {
+            continue;
+        }
+        raw.clear();
+        summary.encode(&mut raw);
+        let (offset, len) = sink.put(out, &raw)?;
+        metas.push(RollupMeta {
+            first_block: run.start,
+            end_block: run.end,
+            sites: u32::try_from(summary.codes.len()).unwrap_or(u32::MAX),
+            offset,
+            len,
+        });
+    }
+    Ok(metas)
 }
 
 /// The rows of `column` ordered by their string (byte order). Sorts on a 16-byte big-endian
