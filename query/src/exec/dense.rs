@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use adstore_storage::codec::bitpack::BLOCK_LEN;
 use adstore_storage::codec::ints::first_outside;
+use adstore_storage::segment::SiteRollup;
 use adstore_storage::{
     ColumnData, ColumnId, ColumnKind, MAX_STREAMED_INTS, ReadContext, SegmentReader, StringColumn,
 };
@@ -160,6 +161,55 @@ impl<'p> DenseCodes<'p> {
     /// Whether segment blocks may stream into the totals.
     pub fn streams(&self) -> bool {
         self.streamed.is_some()
+    }
+
+    /// Whether a segment's site rollups can stand for the blocks they cover: the key is
+    /// `site` and every summed argument a column the rollups sum.
+    pub fn takes_rollups(&self) -> bool {
+        self.key == ColumnId::Site
+            && self.streamed.as_ref().is_some_and(|cols| {
+                cols.iter()
+                    .all(|&c| SiteRollup::sum_index(c).is_some())
+            })
+    }
+
+    /// Adds a site rollup of a segment whose `site` dictionary is `dict`: its rows and sums
+    /// per code, in place of the blocks it covers (whose every row the WHERE clause selects).
+    pub fn add_rollup(&mut self, dict: &Arc<StringColumn>, rollup: &SiteRollup) -> Result<()> {
+        let Some(columns) = &self.streamed else {
+            return Err(Error::invalid("internal: a rollup for sums that do not stream"));
+        };
+        let sums: Vec<&[i64]> = columns
+            .iter()
+            .map(|&c| {
+                SiteRollup::sum_index(c)
+                    .and_then(|i| rollup.sums.get(i))
+                    .map(Vec::as_slice)
+                    .ok_or_else(|| Error::invalid(format!("internal: rollups do not sum {c}")))
+            })
+            .collect::<Result<_>>()?;
+        let at = self.totals_at(dict);
+        let Some(totals) = self.pending.get_mut(at) else {
+            return Ok(());
+        };
+        let stride = totals.stride;
+        for (k, (&code, &rows)) in rollup.codes.iter().zip(&rollup.rows).enumerate() {
+            // The reader checked every code against the dictionary.
+            let Some(cell) = totals
+                .cells
+                .get_mut(code as usize * stride..(code as usize + 1) * stride)
+            else {
+                return Err(Error::invalid(format!(
+                    "internal: rollup code {code} past a dictionary of {}",
+                    dict.len()
+                )));
+            };
+            cell[0] += rows;
+            for (s, column) in cell[1..].iter_mut().zip(&sums) {
+                *s = s.wrapping_add(column.get(k).copied().unwrap_or(0));
+            }
+        }
+        Ok(())
     }
 
     /// Adds every row of block `block` of `segment`, whose key dictionary is `dict`, decoding

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use adstore_storage::{ColumnData, ReadContext, ScanUnit, StringColumn};
+use adstore_storage::{ColumnData, ColumnId, ReadContext, ScanUnit, SegmentReader, StringColumn};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::Partial;
@@ -516,6 +516,12 @@ impl<'p> GroupTable<'p> {
         }
     }
 
+    /// Whether segments' site rollups can stand for the blocks they cover (the per-code path
+    /// over `site`, summing only columns the rollups sum).
+    pub fn takes_rollups(&self) -> bool {
+        self.dense.as_ref().is_some_and(DenseCodes::takes_rollups)
+    }
+
     /// Merges another worker's table into this one.
     pub fn merge(&mut self, mut other: GroupTable<'_>) {
         // Per-code totals add up before any becomes a group (the tables share their plan).
@@ -691,6 +697,26 @@ impl Partial for GroupTable<'_> {
         match &mut self.dense {
             Some(dense) => dense.add_streamed(segment, *block, &dict, ctx),
             None => Ok(false),
+        }
+    }
+
+    fn add_rollup(
+        &mut self,
+        segment: &SegmentReader,
+        rollup: usize,
+        ctx: &mut ReadContext,
+    ) -> Result<()> {
+        if !self.takes_rollups() {
+            return Err(Error::invalid("internal: a site rollup for a table that takes none"));
+        }
+        let dict = segment.dictionary(ColumnId::Site, ctx)?;
+        if self.dense.as_ref().is_some_and(|d| d.is_full_for(&dict)) {
+            self.flush_dense();
+        }
+        let summary = segment.rollup(rollup, ctx)?;
+        match &mut self.dense {
+            Some(dense) => dense.add_rollup(&dict, &summary),
+            None => Ok(()),
         }
     }
 

@@ -54,6 +54,7 @@ pub mod meta;
 pub mod order;
 pub mod predicate;
 pub mod rows;
+mod rollups;
 mod scan;
 pub mod unit;
 pub mod vector;
@@ -81,19 +82,27 @@ pub struct ExecOptions {
 }
 
 /// The bytes a scan of `units` reads at most: the stored blocks of `columns` (decoding,
-/// decompressing, CRCs: the work scales with them), 8 bytes a row and column for memtable rows.
+/// decompressing, CRCs: the work scales with them), 8 bytes a row and column for memtable rows;
+/// for units a rollup stands for (`rollups`, per unit), the rollup's block once.
 fn stored_bytes<'c>(
     units: &[ScanUnit],
+    rollups: &[Option<rollups::RollupUse>],
     columns: impl Iterator<Item = &'c adstore_storage::ColumnId> + Clone,
 ) -> u64 {
     units
         .iter()
-        .map(|u| match u {
-            ScanUnit::Block { segment, block } => columns
+        .enumerate()
+        .map(|(i, u)| match (u, rollups.get(i).copied().flatten()) {
+            (ScanUnit::Block { segment, .. }, Some(rollups::RollupUse::Add(r))) => segment
+                .rollups()
+                .get(r)
+                .map_or(0, |m| u64::from(m.len)),
+            (_, Some(rollups::RollupUse::Covered)) => 0,
+            (ScanUnit::Block { segment, block }, None) => columns
                 .clone()
                 .map(|&c| u64::from(segment.block_meta(c, *block).len))
                 .sum::<u64>(),
-            ScanUnit::Memtable { batch, .. } => {
+            (ScanUnit::Memtable { batch, .. }, _) => {
                 (batch.len() as u64).saturating_mul(8 * columns.clone().count() as u64)
             }
         })
@@ -192,7 +201,20 @@ pub fn execute_plan(
         Body::Aggregate { .. } => segment_runs(&units, MAX_RUN),
         Body::Rows { .. } => segment_runs(&units, 1),
     };
-    let read_bytes = stored_bytes(&units, filter_columns.iter().chain(&other_columns));
+    // Site rollups stand for whole runs of blocks of a query grouping by `site`.
+    let rollup_uses = match &plan.body {
+        Body::Aggregate { keys, aggs, .. }
+            if group::GroupTable::new(plan, keys, aggs).takes_rollups() =>
+        {
+            rollups::plan_rollups(&units, &conjuncts, &mut ctx)?
+        }
+        _ => Vec::new(),
+    };
+    let read_bytes = stored_bytes(
+        &units,
+        &rollup_uses,
+        filter_columns.iter().chain(&other_columns),
+    );
     let threads = match options.threads {
         0 if read_bytes <= ONE_THREAD_BYTES => 1,
         0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -212,6 +234,7 @@ pub fn execute_plan(
         other_columns: &other_columns,
         body_columns: &body_columns,
         conjuncts: &conjuncts,
+        rollups: &rollup_uses,
         conjunct_columns: &conjunct_columns,
         string_match: string_match.as_ref(),
         next: AtomicUsize::new(0),
@@ -288,6 +311,18 @@ pub(crate) trait Partial: Send {
     /// [`dense`]); false (nothing changed) when that path does not apply.
     fn add_streamed(&mut self, _unit: &ScanUnit, _ctx: &mut ReadContext) -> Result<bool> {
         Ok(false)
+    }
+    /// Folds in site rollup `rollup` of `segment`, standing for the blocks it covers (chosen by
+    /// [`rollups`] for partials that take them).
+    fn add_rollup(
+        &mut self,
+        _segment: &adstore_storage::SegmentReader,
+        _rollup: usize,
+        _ctx: &mut ReadContext,
+    ) -> Result<()> {
+        Err(crate::error::Error::invalid(
+            "internal: a site rollup handed to a partial that does not take them",
+        ))
     }
     /// Whether the scan may stop once `produced` rows exist (row selection without ORDER BY).
     fn enough(&self, produced: u64) -> bool;

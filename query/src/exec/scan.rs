@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use adstore_storage::{ReadContext, ScanUnit};
 
 use super::predicate::{self, PredCache};
+use super::rollups::RollupUse;
 use super::unit::UnitColumns;
 use super::{Partial, meta};
 use crate::error::{Error, Result};
@@ -58,6 +59,8 @@ pub(super) struct Scan<'a> {
     pub(super) body_columns: &'a [adstore_storage::ColumnId],
     /// The WHERE clause's top-level AND terms, each decided per block by its statistics.
     pub(super) conjuncts: &'a [&'a crate::plan::TExpr],
+    /// Per unit, the site rollup standing for it ([`super::rollups`]); empty when none does.
+    pub(super) rollups: &'a [Option<RollupUse>],
     /// The columns each term reads.
     pub(super) conjunct_columns: &'a [Vec<adstore_storage::ColumnId>],
     /// A WHERE clause that segment blocks answer from their encoded strings
@@ -115,7 +118,7 @@ fn scan_unit<P: Partial>(
     ctx: &mut ReadContext,
     cache: &mut PredCache,
 ) -> Result<()> {
-    let Some((cols, mask)) = read_unit(scan, unit, partial, ctx, cache)? else {
+    let Some((cols, mask)) = read_unit(scan, unit, i, partial, ctx, cache)? else {
         return Ok(());
     };
     let produced = partial.add_unit(&cols, mask.as_deref(), cache, i)? as u64;
@@ -134,6 +137,7 @@ fn scan_unit<P: Partial>(
 fn read_unit<P: Partial>(
     scan: &Scan<'_>,
     unit: &ScanUnit,
+    i: usize,
     partial: &mut P,
     ctx: &mut ReadContext,
     cache: &mut PredCache,
@@ -154,6 +158,14 @@ fn read_unit<P: Partial>(
         if residual.is_empty() {
             if scan.filter.is_some() {
                 scan.decided.fetch_add(1, Ordering::Relaxed);
+            }
+            // Before any other summary: a unit under a rollup is counted by the rollup alone.
+            if let Some(Some(used)) = scan.rollups.get(i) {
+                if let (RollupUse::Add(r), ScanUnit::Block { segment, .. }) = (used, unit) {
+                    partial.add_rollup(segment, *r, ctx)?;
+                }
+                scan.from_statistics.fetch_add(1, Ordering::Relaxed);
+                return Ok(None);
             }
             if partial.add_summary(&stats, ctx)? {
                 scan.from_statistics.fetch_add(1, Ordering::Relaxed);

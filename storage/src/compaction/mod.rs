@@ -14,7 +14,9 @@
 //!
 //! [`crate::Store::compact_all`] merges every partition of two or more segments, whatever the
 //! threshold: what ClickHouse's `OPTIMIZE TABLE ... FINAL` does for its parts, run by `adstore
-//! compact` after a bulk load, so queries plan and scan one segment per partition.
+//! compact` after a bulk load, so queries plan and scan one segment per partition. It also
+//! rewrites a partition's lone segment written in an older format version, so that a store
+//! gains what the current version adds (site rollups, in version 5) without a reload.
 //!
 //! Queries holding a snapshot keep reading the inputs: their files are unlinked, not truncated,
 //! and the mappings stay valid until the snapshot is dropped. The dedup index maps ids to
@@ -25,19 +27,22 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::manifest::SegmentEntry;
 use crate::partition::PartitionKey;
+use crate::segment::format::SEGMENT_FORMAT_VERSION;
 use crate::segment::{ReadContext, SegmentId, SegmentReader, write_segment};
 use crate::store::{SEGMENTS_DIR, Shared, Version};
 
-/// Compacts every partition with at least `min_segments` segments (at least 2); returns the
-/// number of segments merged away.
-pub(crate) fn compact(shared: &Shared, min_segments: usize) -> Result<usize> {
+/// Compacts every partition with at least `min_segments` segments (at least 2), and with
+/// `upgrade` every partition holding a segment of an older format version (rewritten alone if
+/// need be); returns the number of segments replaced.
+pub(crate) fn compact(shared: &Shared, min_segments: usize, upgrade: bool) -> Result<usize> {
     let min = min_segments.max(2);
+    let older = |s: &Arc<SegmentReader>| s.footer().format_version < SEGMENT_FORMAT_VERSION;
     let candidates: Vec<(PartitionKey, Vec<Arc<SegmentReader>>)> = shared
         .version
         .read()
         .segments
         .iter()
-        .filter(|(_, segs)| segs.len() >= min)
+        .filter(|(_, segs)| segs.len() >= min || (upgrade && segs.iter().any(older)))
         .map(|(k, segs)| (*k, segs.clone()))
         .collect();
     let mut merged_away = 0;

@@ -228,18 +228,19 @@ impl Store {
         if self.shared.read_only {
             return Err(crate::Error::ReadOnly("compact"));
         }
-        crate::compaction::compact(&self.shared, self.shared.options.compact_min_segments)
+        crate::compaction::compact(&self.shared, self.shared.options.compact_min_segments, false)
     }
 
     /// Merges the segments of every partition holding two or more into one segment (as
     /// ClickHouse's `OPTIMIZE TABLE ... FINAL` merges parts): after a bulk load, queries then
-    /// plan, open and scan one segment per partition. Returns how many segments were merged
-    /// away. Each partition is held in memory while it is merged.
+    /// plan, open and scan one segment per partition; a lone segment of an older format
+    /// version is rewritten in the current one. Returns how many segments were replaced. Each
+    /// partition is held in memory while it is merged.
     pub fn compact_all(&self) -> crate::Result<usize> {
         if self.shared.read_only {
             return Err(crate::Error::ReadOnly("compact"));
         }
-        crate::compaction::compact(&self.shared, 2)
+        crate::compaction::compact(&self.shared, 2, true)
     }
 
     /// Drops every partition of a UTC day before `first_kept_day` (days since the epoch); returns
