@@ -85,7 +85,7 @@ fn inspect_segment(
     let sizes = reader.verify(&mut ctx)?;
     let f = reader.footer();
     println!(
-        "segment {} format {} partition {} rows {} blocks {}x{} ts [{}, {}] bytes {} keys-blocks {} bloom-bytes {}: CRCs ok",
+        "segment {} format {} partition {} rows {} blocks {}x{} ts [{}, {}] bytes {} keys-blocks {} bloom-bytes {} site-rollups {} ({} sites, {} bytes): CRCs ok",
         path.display(),
         f.format_version,
         f.partition,
@@ -96,7 +96,10 @@ fn inspect_segment(
         f.max_ts,
         reader.file_len(),
         f.key_blocks.len(),
-        f.bloom_len
+        f.bloom_len,
+        f.rollups.len(),
+        f.rollups.iter().map(|r| u64::from(r.sites)).sum::<u64>(),
+        f.rollups.iter().map(|r| u64::from(r.len)).sum::<u64>()
     );
     if blocks {
         for col in ColumnId::ALL {

@@ -167,17 +167,19 @@ impl<'p> DenseCodes<'p> {
     /// `site` and every summed argument a column the rollups sum.
     pub fn takes_rollups(&self) -> bool {
         self.key == ColumnId::Site
-            && self.streamed.as_ref().is_some_and(|cols| {
-                cols.iter()
-                    .all(|&c| SiteRollup::sum_index(c).is_some())
-            })
+            && self
+                .streamed
+                .as_ref()
+                .is_some_and(|cols| cols.iter().all(|&c| SiteRollup::sum_index(c).is_some()))
     }
 
     /// Adds a site rollup of a segment whose `site` dictionary is `dict`: its rows and sums
     /// per code, in place of the blocks it covers (whose every row the WHERE clause selects).
     pub fn add_rollup(&mut self, dict: &Arc<StringColumn>, rollup: &SiteRollup) -> Result<()> {
         let Some(columns) = &self.streamed else {
-            return Err(Error::invalid("internal: a rollup for sums that do not stream"));
+            return Err(Error::invalid(
+                "internal: a rollup for sums that do not stream",
+            ));
         };
         let sums: Vec<&[i64]> = columns
             .iter()

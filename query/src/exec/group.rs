@@ -707,7 +707,9 @@ impl Partial for GroupTable<'_> {
         ctx: &mut ReadContext,
     ) -> Result<()> {
         if !self.takes_rollups() {
-            return Err(Error::invalid("internal: a site rollup for a table that takes none"));
+            return Err(Error::invalid(
+                "internal: a site rollup for a table that takes none",
+            ));
         }
         let dict = segment.dictionary(ColumnId::Site, ctx)?;
         if self.dense.as_ref().is_some_and(|d| d.is_full_for(&dict)) {

@@ -53,8 +53,8 @@ pub mod hll;
 pub mod meta;
 pub mod order;
 pub mod predicate;
-pub mod rows;
 mod rollups;
+pub mod rows;
 mod scan;
 pub mod unit;
 pub mod vector;
@@ -93,10 +93,9 @@ fn stored_bytes<'c>(
         .iter()
         .enumerate()
         .map(|(i, u)| match (u, rollups.get(i).copied().flatten()) {
-            (ScanUnit::Block { segment, .. }, Some(rollups::RollupUse::Add(r))) => segment
-                .rollups()
-                .get(r)
-                .map_or(0, |m| u64::from(m.len)),
+            (ScanUnit::Block { segment, .. }, Some(rollups::RollupUse::Add(r))) => {
+                segment.rollups().get(r).map_or(0, |m| u64::from(m.len))
+            }
             (_, Some(rollups::RollupUse::Covered)) => 0,
             (ScanUnit::Block { segment, block }, None) => columns
                 .clone()

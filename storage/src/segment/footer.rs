@@ -308,7 +308,11 @@ impl Footer {
                     offset: r.u64()?,
                     len: r.u32()?,
                 };
-                check_range(meta.offset, u64::from(meta.len), &format_args!("rollup {i}"))?;
+                check_range(
+                    meta.offset,
+                    u64::from(meta.len),
+                    &format_args!("rollup {i}"),
+                )?;
                 let after_previous = rollups
                     .last()
                     .is_none_or(|p: &RollupMeta| p.end_block <= meta.first_block);

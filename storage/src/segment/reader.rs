@@ -13,11 +13,11 @@ use memmap2::Mmap;
 
 use super::SegmentId;
 use super::footer::{BlockMeta, Footer, block_stats};
-use super::rollup::{self, RollupMeta, SiteRollup};
 use super::format::{
     BLOCK_CRC_LEN, BLOCK_HEADER_LEN, HEADER_LEN, OLDEST_SEGMENT_FORMAT_VERSION,
     SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, TRAILER_LEN,
 };
+use super::rollup::{self, RollupMeta, SiteRollup};
 use crate::batch::{EventBatch, StringColumn};
 use crate::bloom::{BloomError, BloomFilter, BloomShape, Layout};
 use crate::codec::bitpack::BLOCK_LEN;
@@ -343,7 +343,10 @@ impl SegmentReader {
     /// [`Error::Codec`] naming the rollup when a check fails.
     pub fn rollup(&self, i: usize, ctx: &mut ReadContext) -> Result<SiteRollup> {
         let Some(meta) = self.footer.rollups.get(i).copied() else {
-            return Err(Error::InvalidArgument(format!("no rollup {i} in {}", self.path.display())));
+            return Err(Error::InvalidArgument(format!(
+                "no rollup {i} in {}",
+                self.path.display()
+            )));
         };
         let dict_len = self.dictionary(ColumnId::Site, ctx)?.len();
         let what = Named::Rollup(i);

@@ -625,7 +625,11 @@ fn rollup_events() -> Vec<Event> {
         .map(|i| {
             let id = format!("id-{i:04}");
             let (t, cmp, site) = if i < 1_230 {
-                (EventType::Impression, "cmp-1", format!("s{:02}", i % 7 + i % 5))
+                (
+                    EventType::Impression,
+                    "cmp-1",
+                    format!("s{:02}", i % 7 + i % 5),
+                )
             } else {
                 (EventType::Click, "cmp-2", format!("c{:03}", i % 500))
             };

@@ -6,11 +6,11 @@ use std::io::Write;
 use std::path::Path;
 
 use super::footer::{BlockMeta, ColumnMeta, Footer, KeyBlockMeta, block_stats};
-use super::rollup::{self, RollupMeta};
 use super::format::{
     DEFAULT_BLOCK_ROWS, DEFAULT_BLOOM_BITS_PER_KEY, DEFAULT_USER_BLOOM_BITS_PER_KEY,
     KEYS_PER_KEY_BLOCK, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, file_header, frame_block,
 };
+use super::rollup::{self, RollupMeta};
 use crate::batch::{EventBatch, StringColumn};
 use crate::bloom::{BloomBuilder, Layout};
 use crate::codec::codes::CodeLayout;
@@ -424,7 +424,8 @@ fn write_rollups(
         if run.len() < rollup::MIN_BLOCKS as usize {
             continue;
         }
-        let rows = &perm[run.start as usize * block_rows..(run.end as usize * block_rows).min(perm.len())];
+        let rows =
+            &perm[run.start as usize * block_rows..(run.end as usize * block_rows).min(perm.len())];
         for &r in rows {
             let r = r as usize;
             let value = |k: usize| sums.get(k).and_then(|c| c.get(r)).copied().unwrap_or(0);

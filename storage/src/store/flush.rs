@@ -44,7 +44,9 @@ pub(super) fn flusher_loop(shared: &Shared) {
             *wanted = false;
         }
         let maintenance = flush(shared)
-            .and_then(|_| crate::compaction::compact(shared, shared.options.compact_min_segments, false))
+            .and_then(|_| {
+                crate::compaction::compact(shared, shared.options.compact_min_segments, false)
+            })
             .and_then(|_| match shared.options.retention {
                 Some(ttl) => {
                     let first = crate::retention::first_kept_day(std::time::SystemTime::now(), ttl);

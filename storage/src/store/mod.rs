@@ -228,7 +228,11 @@ impl Store {
         if self.shared.read_only {
             return Err(crate::Error::ReadOnly("compact"));
         }
-        crate::compaction::compact(&self.shared, self.shared.options.compact_min_segments, false)
+        crate::compaction::compact(
+            &self.shared,
+            self.shared.options.compact_min_segments,
+            false,
+        )
     }
 
     /// Merges the segments of every partition holding two or more into one segment (as
