@@ -47,6 +47,10 @@ pub enum CodecError {
         /// Entries in the dictionary.
         dict_len: usize,
     },
+    /// A numbered string block's prefix ends with a digit, which would read as part of each
+    /// number (`codec::numbered`).
+    #[error("numbered string block: its prefix ends with a digit")]
+    DigitEndsPrefix,
     /// A decoded integer does not fit the type asked for (a `u32` column holding a negative
     /// or too large value).
     #[error("decoded value {0} out of range for the column type")]

@@ -15,7 +15,9 @@
 //!   plus bit-packed differences) or plain; the last three with one bit width for the block or
 //!   one per 64 values. The encoder keeps the smallest.
 //! - [`strings`]: high-cardinality strings as their lengths (an [`ints`] block) followed by
-//!   their bytes; UTF-8 checked once per block.
+//!   their bytes; UTF-8 checked once per block. Or, in segment row blocks from format 6 on,
+//! - [`numbered`]: strings that are one prefix and a decimal number, as the prefix and an
+//!   [`ints`] block of the numbers.
 //! - [`codes`]: dictionary codes as 1, 2 or 4 little-endian bytes each or as an [`ints`]
 //!   block, behind a layout tag (segment format 3), every code checked against the
 //!   dictionary's length.
@@ -33,6 +35,7 @@ pub mod compress;
 mod cursor;
 mod error;
 pub mod ints;
+pub mod numbered;
 pub mod strings;
 
 pub use error::CodecError;

@@ -8,7 +8,27 @@
 
 use super::CodecError;
 use super::ints;
+use super::numbered::{self, Numbered};
 use crate::batch::StringColumn;
+
+/// Appends the strings of a segment row block (segment format 6 on): [`numbered`] when every
+/// one is a common prefix and a decimal number, [`encode_strings`] otherwise. The decoders
+/// below read either.
+pub fn encode_row_strings<'a>(values: impl ExactSizeIterator<Item = &'a str>, out: &mut Vec<u8>) {
+    let values: Vec<&str> = values.collect();
+    if !numbered::encode(&values, out) {
+        encode_strings(values.into_iter(), out);
+    }
+}
+
+/// The numbered block at the start of `input`, if it is one.
+fn numbered_block(input: &[u8], rows: usize) -> Result<Option<(Numbered<'_>, usize)>, CodecError> {
+    if input.first() == Some(&numbered::TAG) {
+        Numbered::decode(input, rows).map(Some)
+    } else {
+        Ok(None)
+    }
+}
 
 /// Appends the strings to `out`: their lengths ([`ints::encode_u32`]), then their bytes.
 ///
@@ -63,6 +83,32 @@ pub fn decode_strings(
     rows: usize,
     out: &mut StringColumn,
 ) -> Result<usize, CodecError> {
+    if let Some((block, used)) = numbered_block(input, rows)? {
+        let mut bytes = Vec::with_capacity(rows * (block.prefix.len() + 8));
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0u32);
+        let mut overflow = false;
+        block.for_each(|s| {
+            bytes.extend_from_slice(s);
+            let end = u32::try_from(bytes.len());
+            overflow |= end.is_err();
+            offsets.push(end.unwrap_or(u32::MAX));
+        });
+        let held = out.bytes().len();
+        if overflow || u32::try_from(held + bytes.len()).is_err() {
+            return Err(CodecError::OffsetOverflow {
+                bytes: u64::try_from(held + bytes.len()).unwrap_or(u64::MAX),
+            });
+        }
+        // The prefix was checked UTF-8 and the rest is ASCII digits: this check passes.
+        let decoded = StringColumn::from_parts(offsets, bytes).ok_or(CodecError::InvalidUtf8)?;
+        if out.is_empty() {
+            *out = decoded;
+        } else {
+            out.extend_from(&decoded);
+        }
+        return Ok(used);
+    }
     let (lengths, header, bytes) = lengths_and_bytes(input, rows)?;
     let total = bytes.len();
     let text = std::str::from_utf8(bytes).map_err(|_| CodecError::InvalidUtf8)?;
@@ -107,6 +153,10 @@ pub fn for_each_string(
     rows: usize,
     mut f: impl FnMut(&[u8]),
 ) -> Result<usize, CodecError> {
+    if let Some((block, used)) = numbered_block(input, rows)? {
+        block.for_each(f);
+        return Ok(used);
+    }
     let (lengths, header, bytes) = lengths_and_bytes(input, rows)?;
     let mut pos = 0usize;
     for &len in &lengths {
@@ -131,6 +181,12 @@ pub fn match_rows(
     needles: &[&[u8]],
     mask: &mut Vec<bool>,
 ) -> Result<usize, CodecError> {
+    if let Some((block, used)) = numbered_block(input, rows)? {
+        // Numbers compared, not bytes searched.
+        let wanted: Vec<i64> = needles.iter().filter_map(|n| block.number_of(n)).collect();
+        mask.extend(block.numbers.iter().map(|n| wanted.contains(n)));
+        return Ok(used);
+    }
     let (lengths, header, bytes) = lengths_and_bytes(input, rows)?;
     let first = mask.len();
     mask.resize(first + lengths.len(), false);
@@ -238,7 +294,79 @@ mod tests {
         assert!(col.iter().skip(1).eq(values.iter().map(String::as_str)));
     }
 
+    /// A row block's strings in whichever layout [`encode_row_strings`] picks, read back by
+    /// each decoder: decoded, in place and matched against `needles`.
+    fn check_row_layout(values: &[String], needles: &[&str]) -> bool {
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        let mut enc = Vec::new();
+        encode_row_strings(values.iter().copied(), &mut enc);
+        let mut col = StringColumn::default();
+        assert_eq!(
+            decode_strings(&enc, values.len(), &mut col).unwrap(),
+            enc.len()
+        );
+        assert!(col.iter().eq(values.iter().copied()), "{values:?}");
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        assert_eq!(
+            for_each_string(&enc, values.len(), |v| seen.push(v.to_vec())).unwrap(),
+            enc.len()
+        );
+        assert!(
+            seen.iter()
+                .map(Vec::as_slice)
+                .eq(values.iter().map(|v| v.as_bytes()))
+        );
+        let needle_bytes: Vec<&[u8]> = needles.iter().map(|n| n.as_bytes()).collect();
+        let mut mask = vec![true];
+        assert_eq!(
+            match_rows(&enc, values.len(), &needle_bytes, &mut mask).unwrap(),
+            enc.len()
+        );
+        let expected: Vec<bool> = std::iter::once(true)
+            .chain(values.iter().map(|v| needles.contains(v)))
+            .collect();
+        assert_eq!(mask, expected, "values {values:?}, needles {needles:?}");
+        enc.first() == Some(&numbered::TAG)
+    }
+
+    #[test]
+    fn numbered_row_blocks_read_back_through_every_decoder() {
+        let ids = |xs: &[&str]| xs.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let needles = [
+            "u-7",
+            "u-07",
+            "u-0",
+            "u-",
+            "v-7",
+            "7",
+            "imp-000007",
+            "imp-7",
+            "",
+        ];
+        assert!(check_row_layout(
+            &ids(&["u-7", "u-0", "u-123", "u-7"]),
+            &needles
+        ));
+        assert!(check_row_layout(
+            &ids(&["imp-000007", "imp-123456"]),
+            &needles
+        ));
+        assert!(!check_row_layout(&ids(&["u-7", "v-7", "u-07"]), &needles));
+        assert!(!check_row_layout(&ids(&["u-7", ""]), &needles));
+    }
+
     proptest! {
+        #[test]
+        fn row_blocks_of_ids_match_as_a_comparison_of_every_row_does(
+            values in prop::collection::vec(
+                prop_oneof!["u-[1-9][0-9]{0,6}", "u-0", "u-0[0-9]", "x-[0-9]{1,2}"], 1..80),
+            needles in prop::collection::vec(
+                prop_oneof!["u-[1-9][0-9]{0,2}", "u-0[0-9]?", "x-[0-9]"], 0..4),
+        ) {
+            let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+            check_row_layout(&values, &needles);
+        }
+
         #[test]
         fn matches_as_a_comparison_of_every_row_does(
             values in prop::collection::vec("[ab]{0,3}", 0..60),

@@ -14,8 +14,9 @@ pub const SEGMENT_MAGIC: [u8; 4] = *b"ADSG";
 /// footer's block entries (`docs/FORMAT.md`, "Segment footer"); version 3 a layout tag before
 /// each block of dictionary codes (`docs/FORMAT.md`, "Dictionary codes"); version 4 a CRC per
 /// bloom filter block (`docs/FORMAT.md`, "Bloom filter"); version 5 site rollups
-/// (`docs/FORMAT.md`, "Site rollups").
-pub const SEGMENT_FORMAT_VERSION: u16 = 5;
+/// (`docs/FORMAT.md`, "Site rollups"); version 6 numbered string blocks (`docs/FORMAT.md`,
+/// "Strings").
+pub const SEGMENT_FORMAT_VERSION: u16 = 6;
 /// The oldest segment format version this build reads (version 1: no block sums).
 pub const OLDEST_SEGMENT_FORMAT_VERSION: u16 = 1;
 

@@ -317,7 +317,7 @@ fn each_block_of_codes_takes_the_layout_that_stores_smaller() {
         .collect();
     let (_dir, reader) = write(&events, 8_192);
     let mut ctx = ReadContext::new().unwrap();
-    assert_eq!(reader.footer().format_version, 5);
+    assert_eq!(reader.footer().format_version, 6);
     let sizes = reader.verify(&mut ctx).unwrap();
     let raw_of = |col| sizes.iter().find(|s| s.0 == col).map(|s| s.2).unwrap();
     // Tag byte + integer block: frame of reference at 12 bits.

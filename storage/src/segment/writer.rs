@@ -255,7 +255,7 @@ pub fn encode_segment(
                         .string_column(col)
                         .map(|c| block_perm.iter().map(|&r| c.get(r as usize)));
                     if let Some(v) = values {
-                        strings::encode_strings(v, &mut raw);
+                        strings::encode_row_strings(v, &mut raw);
                     }
                     (sink.put(&mut out, &raw)?, 0, 0, None)
                 }
