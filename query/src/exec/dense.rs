@@ -29,6 +29,7 @@ use std::sync::Arc;
 use adstore_storage::codec::bitpack::BLOCK_LEN;
 use adstore_storage::codec::ints::first_outside;
 use adstore_storage::segment::SiteRollup;
+use adstore_storage::snapshot::binary_search;
 use adstore_storage::{
     ColumnData, ColumnId, ColumnKind, MAX_STREAMED_INTS, ReadContext, SegmentReader, StringColumn,
 };
@@ -380,17 +381,18 @@ impl<'p> DenseCodes<'p> {
     }
 
     /// The key values with the most rows, for a top-`keep` by row count (descending) without
-    /// merging every dictionary by value: a superset of those whose rows are at least the `keep`-th most (ties
-    /// kept). `None` when the bound below cannot tell, and the caller merges them all.
+    /// merging every dictionary by value: a superset of those whose rows are at least the
+    /// `keep`-th most (ties kept). `None` when the bound below cannot tell, and the caller
+    /// merges them all.
     ///
     /// Fagin's threshold: from each dictionary only its codes with more rows than its
     /// `depth`-th most are candidates; each candidate value is looked up in every dictionary
     /// (sorted: a binary search) for its exact total. A value that is no candidate has, in
     /// each dictionary, at most that dictionary's `depth`-th most rows, so at most the sum of
-    /// those: when that sum is below the `keep`-th best exact total, no
-    /// such value can place. With the skew of real traffic (a few sites take most
-    /// impressions) this holds, and Q5's top 10 sites of seven ~9,000-code dictionaries reads
-    /// a few hundred codes instead of merging 63,000 strings.
+    /// those: when that sum is below the `keep`-th best exact total, no such value can place.
+    /// With the skew of real traffic (a few sites take most impressions) this holds, and Q5's
+    /// top 10 sites of seven ~9,000-code dictionaries reads a few hundred codes instead of
+    /// merging 63,000 strings.
     pub fn top_by_rows(pending: &[DictTotals], keep: usize) -> Option<Vec<KeyHits<'_>>> {
         let depth = keep.saturating_mul(4).max(32);
         let mut bound = 0u64;
@@ -420,7 +422,7 @@ impl<'p> DenseCodes<'p> {
                     .iter()
                     .enumerate()
                     .filter_map(|(d, t)| {
-                        code_of(&t.dict, value)
+                        binary_search(&t.dict, value)
                             .filter(|&c| t.rows(c) > 0)
                             .map(|c| (d, c))
                     })
@@ -484,21 +486,6 @@ pub struct KeyHits<'d> {
     pub hits: Vec<(usize, usize)>,
     /// Its selected rows over those codes.
     pub rows: u64,
-}
-
-/// The code of `value` in `dict`, sorted and distinct (segment dictionaries and memtable
-/// chunks alike).
-fn code_of(dict: &StringColumn, value: &str) -> Option<usize> {
-    let (mut lo, mut hi) = (0, dict.len());
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        match dict.get(mid).cmp(value) {
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => return Some(mid),
-        }
-    }
-    None
 }
 
 /// Adds a streamed chunk of `n` rows to the cells, as [`accumulate`] does for a unit with no

@@ -142,6 +142,19 @@ fn read_unit<P: Partial>(
     ctx: &mut ReadContext,
     cache: &mut PredCache,
 ) -> Result<Option<(UnitColumns, Option<Vec<bool>>)>> {
+    // A unit a site rollup stands for is counted by the rollup alone (added by one unit of
+    // its run, chosen before the scan, which also checked the WHERE clause holds for every
+    // row of the run: see `super::rollups`).
+    if let Some(Some(used)) = scan.rollups.get(i) {
+        if scan.filter.is_some() {
+            scan.decided.fetch_add(1, Ordering::Relaxed);
+        }
+        if let (RollupUse::Add(r), ScanUnit::Block { segment, .. }) = (used, unit) {
+            partial.add_rollup(segment, *r, ctx)?;
+        }
+        scan.from_statistics.fetch_add(1, Ordering::Relaxed);
+        return Ok(None);
+    }
     if let Some(stats) = meta::BlockStats::of(unit) {
         // The terms the statistics cannot decide; a term that holds for no row ends the unit.
         let mut residual = Vec::with_capacity(scan.conjuncts.len());
@@ -158,14 +171,6 @@ fn read_unit<P: Partial>(
         if residual.is_empty() {
             if scan.filter.is_some() {
                 scan.decided.fetch_add(1, Ordering::Relaxed);
-            }
-            // Before any other summary: a unit under a rollup is counted by the rollup alone.
-            if let Some(Some(used)) = scan.rollups.get(i) {
-                if let (RollupUse::Add(r), ScanUnit::Block { segment, .. }) = (used, unit) {
-                    partial.add_rollup(segment, *r, ctx)?;
-                }
-                scan.from_statistics.fetch_add(1, Ordering::Relaxed);
-                return Ok(None);
             }
             if partial.add_summary(&stats, ctx)? {
                 scan.from_statistics.fetch_add(1, Ordering::Relaxed);

@@ -16,7 +16,8 @@
 //! threshold: what ClickHouse's `OPTIMIZE TABLE ... FINAL` does for its parts, run by `adstore
 //! compact` after a bulk load, so queries plan and scan one segment per partition. It also
 //! rewrites a partition's lone segment written in an older format version, so that a store
-//! gains what the current version adds (site rollups, in version 5) without a reload.
+//! gains what the current version adds (site rollups in version 5, numbered string blocks in
+//! version 6) without a reload.
 //!
 //! Queries holding a snapshot keep reading the inputs: their files are unlinked, not truncated,
 //! and the mappings stay valid until the snapshot is dropped. The dedup index maps ids to

@@ -382,33 +382,36 @@ impl SegmentReader {
         let mut totals = rollup::Builder::new(dict_len);
         for (i, meta) in self.footer.rollups.iter().enumerate() {
             let stored = self.rollup(i, ctx)?;
+            let corrupt = |reason: String| Error::Corrupt {
+                path: self.path.clone(),
+                offset: Some(meta.offset),
+                reason,
+            };
+            // Every covered block holds the first one's event type and campaign alone.
+            let key = |b: u32| {
+                let (t, c) = (
+                    self.block_meta(ColumnId::EventType, b),
+                    self.block_meta(ColumnId::CampaignId, b),
+                );
+                (t.min == t.max && c.min == c.max).then_some((t.min, c.min))
+            };
+            let run_key = key(meta.first_block);
             for b in meta.first_block..meta.end_block {
-                let kind = |col: ColumnId| {
-                    let m = self.block_meta(col, b);
-                    (m.min, m.max)
-                };
-                let first = self.block_meta(ColumnId::EventType, meta.first_block);
-                let campaign = self.block_meta(ColumnId::CampaignId, meta.first_block);
-                let (t, c) = (kind(ColumnId::EventType), kind(ColumnId::CampaignId));
-                if t != (first.min, first.min) || c != (campaign.min, campaign.min) {
-                    return Err(Error::Corrupt {
-                        path: self.path.clone(),
-                        offset: Some(meta.offset),
-                        reason: format!(
-                            "{} covers block {b}, which holds another event type or campaign",
-                            Named::Rollup(i)
-                        ),
-                    });
+                if run_key.is_none() || key(b) != run_key {
+                    return Err(corrupt(format!(
+                        "{} covers block {b}, which holds another event type or campaign",
+                        Named::Rollup(i)
+                    )));
                 }
                 let ColumnData::Dict { codes, .. } = self.read_block(ColumnId::Site, b, ctx)?
                 else {
-                    continue;
+                    return Err(corrupt(format!("site block {b} holds no dictionary codes")));
                 };
                 let mut sums = Vec::with_capacity(rollup::SUM_COLUMNS.len());
                 for col in rollup::SUM_COLUMNS {
                     match self.read_block(col, b, ctx)? {
                         ColumnData::I64(v) => sums.push(v),
-                        _ => sums.push(Vec::new()),
+                        _ => return Err(corrupt(format!("{col} block {b} holds no integers"))),
                     }
                 }
                 for (r, &code) in codes.iter().enumerate() {
@@ -417,16 +420,12 @@ impl SegmentReader {
                 }
             }
             if totals.take() != stored {
-                return Err(Error::Corrupt {
-                    path: self.path.clone(),
-                    offset: Some(meta.offset),
-                    reason: format!(
-                        "{} differs from the rows of blocks {}..{}",
-                        Named::Rollup(i),
-                        meta.first_block,
-                        meta.end_block
-                    ),
-                });
+                return Err(corrupt(format!(
+                    "{} differs from the rows of blocks {}..{}",
+                    Named::Rollup(i),
+                    meta.first_block,
+                    meta.end_block
+                )));
             }
         }
         Ok(())
