@@ -99,7 +99,8 @@ enum Command {
     },
     /// Flush, then merge the segments of every partition into one, as ClickHouse's `OPTIMIZE
     /// TABLE ... FINAL` merges parts: run it after a bulk load, so queries open and scan one
-    /// segment per partition. Takes the writer lock (use --server while `adstore serve` runs).
+    /// segment per partition. Segments of an older format version are rewritten in the current
+    /// one. Takes the writer lock (use --server while `adstore serve` runs).
     Compact {
         /// The data directory.
         #[arg(long, default_value = "./adstore-data")]
