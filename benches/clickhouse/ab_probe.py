@@ -37,6 +37,9 @@ def main() -> int:
     p.add_argument("--b", required=True, help="the second adstore binary")
     p.add_argument("--b-data", required=True,
                    help="its data directory: a copy of --a-data (a store has one server)")
+    p.add_argument("--b-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="an environment variable for the second server only (repeatable): "
+                        "one build under two settings, e.g. TOKIO_WORKER_THREADS=1")
     p.add_argument("--calls", type=int, default=40)
     p.add_argument("--idle-ms", type=float, default=100)
     p.add_argument("queries", nargs="*", default=["empty", "Q4m", "Q5m", "Q10"],
@@ -44,8 +47,14 @@ def main() -> int:
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as work:
         grpc_client.generate_stubs(REPO, os.path.join(work, "pyproto"))
-        servers = [Server(a.a, a.a_data, os.path.join(work, "a.log")),
-                   Server(a.b, a.b_data, os.path.join(work, "b.log"))]
+        servers = [Server(a.a, a.a_data, os.path.join(work, "a.log"))]
+        saved = dict(os.environ)
+        try:
+            os.environ.update(kv.split("=", 1) for kv in a.b_env)
+            servers.append(Server(a.b, a.b_data, os.path.join(work, "b.log")))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         clients = [grpc_client.SqlClient(s.grpc) for s in servers]
         try:
             texts = suite.queries(suite_params(clients[0]))
