@@ -132,8 +132,9 @@ impl<'a> Numbered<'a> {
     ///
     /// # Errors
     /// [`CodecError::Truncated`] for a short input, [`CodecError::InvalidUtf8`] for a prefix
-    /// that is not UTF-8, [`CodecError::DigitEndsPrefix`], [`CodecError::ValueOutOfRange`] for a width over 19 digits or a
-    /// number that cannot be written in the block's width, and those of the integer block.
+    /// that is not UTF-8, [`CodecError::DigitEndsPrefix`], [`CodecError::ValueOutOfRange`] for
+    /// a width over 19 digits or a number that cannot be written in the block's width, and
+    /// those of the integer block.
     pub fn decode(input: &'a [u8], rows: usize) -> Result<(Numbered<'a>, usize), CodecError> {
         let truncated = |needed: usize| CodecError::Truncated {
             needed,

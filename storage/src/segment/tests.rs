@@ -616,8 +616,9 @@ fn blocks_that_do_not_stream_say_so_and_damaged_ones_are_errors() {
     }
 }
 
-/// 1,230 impressions of `cmp-1` over 11 sites (unevenly) (a run of whole blocks that pays for a site
-/// rollup), then 600 clicks of `cmp-2` over 500 sites (one that does not), blocks of 100 rows.
+/// 1,230 impressions of `cmp-1` over 11 sites, unevenly (a run of whole blocks that pays for a
+/// site rollup), then 600 clicks of `cmp-2` over 500 sites (one that does not), blocks of 100
+/// rows.
 /// Money columns are scattered over the whole i64 range, so the rollup's sums do not compress
 /// and its block is stored raw.
 fn rollup_events() -> Vec<Event> {
